@@ -1,0 +1,1 @@
+"""Custom TFX components and the module files run by Transform and Trainer."""

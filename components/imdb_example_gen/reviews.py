@@ -1,0 +1,129 @@
+"""Reading IMDB reviews in the official `aclImdb/` layout, from a directory or
+straight from the .tar.gz. Pure Python, no Beam: the executor maps these
+functions over files, and the tests call them directly.
+
+Layout: `<split>/<pos|neg>/<ID>_<RATING>.txt`. Anything else in the tree
+(`unsup/`, `urls_*.txt`, `*.feat`, the README) is ignored.
+
+Bad input fails the run with a `ReviewDataError` naming the file and the
+problem. A review that is not valid UTF-8 is an error too, not a skip: the
+official data is all UTF-8, so such a file means a corrupt copy, and silently
+dropping reviews would change the data a model is trained and judged on.
+"""
+
+import dataclasses
+import hashlib
+import os
+import re
+import tarfile
+import zlib
+from typing import Iterator, List, Optional, Tuple
+
+import tensorflow as tf
+
+from components.model import contract
+
+LABEL_DIRECTORIES = {'neg': 0, 'pos': 1}
+ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz')
+_FILE_NAME = re.compile(r'^(\d+)_(\d+)\.txt$')
+
+
+class ReviewDataError(ValueError):
+  """Input that is not a readable IMDB review tree; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Review:
+  review_id: str  # '<split>/<pos|neg>/<id>': ids repeat across pos and neg
+  label: int
+  rating: int
+  text: bytes
+
+  def to_example(self) -> tf.train.Example:
+    def _bytes(value):
+      return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+    def _int(value):
+      return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+
+    return tf.train.Example(features=tf.train.Features(feature={
+        contract.TEXT_KEY: _bytes(self.text),
+        contract.LABEL_KEY: _int(self.label),
+        contract.RATING_KEY: _int(self.rating),
+        contract.REVIEW_ID_KEY: _bytes(self.review_id.encode()),
+    }))
+
+
+def is_archive(path: str) -> bool:
+  return path.endswith(ARCHIVE_SUFFIXES)
+
+
+def review_location(path: str, split: str) -> Optional[Tuple[str, str]]:
+  """(label directory, file name) if `path` is a review of `split`, else None.
+
+  `path` is a file path or an archive member name, with '/' separators.
+  """
+  parts = path.replace(os.sep, '/').split('/')
+  if (len(parts) >= 3 and parts[-3] == split
+      and parts[-2] in LABEL_DIRECTORIES and parts[-1].endswith('.txt')):
+    return parts[-2], parts[-1]
+  return None
+
+
+def parse_review(source: str, split: str, label_dir: str, file_name: str,
+                 content: bytes) -> Review:
+  """Builds a Review; `source` names the file in error messages."""
+  match = _FILE_NAME.match(file_name)
+  if not match:
+    raise ReviewDataError(
+        f'{source}: file name does not match <ID>_<RATING>.txt')
+  review_id, rating = match.group(1), int(match.group(2))
+  if not 1 <= rating <= 10:
+    raise ReviewDataError(f'{source}: rating {rating} is not in 1..10')
+  try:
+    content.decode('utf-8')
+  except UnicodeDecodeError as e:
+    raise ReviewDataError(
+        f'{source}: not valid UTF-8 at byte {e.start} ({e.reason})') from e
+  return Review(review_id=f'{split}/{label_dir}/{review_id}',
+                label=LABEL_DIRECTORIES[label_dir], rating=rating,
+                text=content)
+
+
+def list_review_files(paths: List[str], split: str) -> List[str]:
+  """The review files of `split` among `paths` (plain files, not archives)."""
+  return sorted(p for p in paths if review_location(p, split))
+
+
+def read_review_file(path: str, split: str) -> Review:
+  label_dir, file_name = review_location(path, split)
+  with tf.io.gfile.GFile(path, 'rb') as f:
+    return parse_review(path, split, label_dir, file_name, f.read())
+
+
+def iter_archive_reviews(archive_path: str, split: str) -> Iterator[Review]:
+  """Streams the reviews of `split` out of a .tar.gz, in archive order."""
+  found = 0
+  try:
+    with tf.io.gfile.GFile(archive_path, 'rb') as raw, tarfile.open(
+        fileobj=raw, mode='r|gz') as archive:
+      for member in archive:
+        location = review_location(member.name, split)
+        if not member.isfile() or not location:
+          continue
+        content = archive.extractfile(member).read()
+        found += 1
+        yield parse_review(f'{archive_path}:{member.name}', split, *location,
+                           content)
+  except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+    raise ReviewDataError(
+        f'{archive_path}: corrupt or truncated archive ({e})') from e
+  if not found:
+    raise ReviewDataError(
+        f'{archive_path}: no reviews found under {split}/pos or {split}/neg')
+
+
+def bucket_of(review_id: str, num_buckets: int) -> int:
+  """Stable hash bucket of a review id (the same on every machine and run)."""
+  digest = hashlib.sha256(review_id.encode()).digest()
+  return int.from_bytes(digest[:8], 'big') % num_buckets

@@ -1,0 +1,56 @@
+"""The one place that names things shared by preprocessing, training and serving.
+
+A served model is a contract with its clients: the input name, the output names
+and the signature names below are what a TF Serving request refers to, so they
+are defined once and imported everywhere (ExampleGen, the schema checks,
+Transform, Trainer, Evaluator configuration and the tests).
+"""
+
+# --- Raw features, as ExampleGen writes them and the curated schema declares.
+TEXT_KEY = 'text'  # bytes: the review as written, markup included
+LABEL_KEY = 'label'  # int64: 1 = positive, 0 = negative
+RATING_KEY = 'rating'  # int64: star rating 1-10 from the file name
+REVIEW_ID_KEY = 'review_id'  # bytes: '<split>/<pos|neg>/<id>', unique per dataset
+
+# Split names ExampleGen writes. `eval` is carved out of the dataset's train/
+# and only used for validation/early stopping; `test` is only for the Evaluator.
+TRAIN_SPLIT = 'train'
+EVAL_SPLIT = 'eval'
+TEST_SPLIT = 'test'
+
+# --- Transformed features, outputs of `preprocessing_fn`.
+TOKEN_IDS_KEY = 'token_ids'  # int64 [max_tokens]: n-gram ids + 1, 0 = padding
+LENGTH_BUCKET_KEY = 'length_bucket'  # bytes: review length in words, bucketed
+
+# Words per review at the bucket edges; used for TFMA slices.
+LENGTH_BUCKET_BOUNDARIES = (100, 200, 400)
+LENGTH_BUCKET_NAMES = ('0-99', '100-199', '200-399', '400+')
+
+# Name of the vocabulary file tf.Transform writes (and the model carries as an
+# asset of the transform graph).
+VOCABULARY_NAME = 'ngram_vocabulary'
+
+# Tokenization and vocabulary defaults. The pipeline configuration can override
+# them; the values reach preprocessing_fn and run_fn through `custom_config`.
+DEFAULT_VOCABULARY_SIZE = 100_000  # most frequent n-grams kept
+DEFAULT_VOCABULARY_MIN_FREQUENCY = 2  # n-grams seen fewer times are OOV
+DEFAULT_NUM_OOV_BUCKETS = 1
+DEFAULT_NGRAM_MAX = 2  # 1 = unigrams, 2 = unigrams + bigrams, ...
+DEFAULT_MAX_WORDS = 400  # words kept per review before n-grams are formed
+
+# --- The serving contract.
+MODEL_NAME = 'imdb_sentiment'  # the model name under TF Serving
+SERVING_SIGNATURE = 'serving_default'  # raw review text in
+EXAMPLES_SIGNATURE = 'from_examples'  # serialized tf.Examples in (for TFMA)
+TRANSFORM_SIGNATURE = 'transform_features'  # transformed features (TFMA slices)
+SERVING_INPUT_KEY = 'text'  # 1-D tf.string of raw reviews
+EXAMPLES_INPUT_KEY = 'examples'  # 1-D tf.string of serialized tf.Examples
+PROBABILITY_OUTPUT_KEY = 'probability'  # float32 [batch], P(positive)
+LABEL_OUTPUT_KEY = 'label'  # string [batch], one of LABEL_NAMES
+LABEL_NAMES = ('negative', 'positive')  # index = label value
+DECISION_THRESHOLD = 0.5
+
+# Files shipped inside every exported model, under assets.extra/.
+WARMUP_FILE = 'tf_serving_warmup_requests'
+VERIFICATION_FILE = 'verification.jsonl'
+NUM_VERIFICATION_SAMPLES = 32

@@ -1,0 +1,5 @@
+"""Stops a run when ExampleValidator found anomalies."""
+
+from components.validation_gate.component import ValidationGate, anomalies_of
+
+__all__ = ['ValidationGate', 'anomalies_of']

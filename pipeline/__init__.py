@@ -1,0 +1,1 @@
+"""Pipeline configuration, `create_pipeline` and the runners."""

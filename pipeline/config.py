@@ -1,0 +1,134 @@
+"""The one configuration object of a run, from the command line and environment.
+
+`PipelineConfig` is built once (by a runner, from flags and environment
+variables) and handed to `create_pipeline`, which passes the relevant parts to
+every component: Beam args, Transform's and Trainer's `custom_config`, the
+Evaluator's thresholds and the Pusher's destination.
+"""
+
+import argparse
+import dataclasses
+import os
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from components.model import contract
+from components.model import model as model_module
+from components.model import preprocessing
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULE_DIR = os.path.join(PROJECT_ROOT, 'components', 'model')
+SCHEMA_PATH = os.path.join(PROJECT_ROOT, 'pipeline', 'schema', 'schema.pbtxt')
+
+
+@dataclasses.dataclass
+class PipelineConfig:
+  """Everything a run can vary. Paths are absolute once built."""
+
+  pipeline_name: str = contract.MODEL_NAME
+  output_dir: str = os.path.join(PROJECT_ROOT, 'outputs')
+  # Directory (official layout) or .tar.gz; None downloads the official one.
+  data: Optional[str] = None
+  data_cache_dir: Optional[str] = None
+  eval_percent: int = 10
+  vocabulary: Dict[str, int] = dataclasses.field(
+      default_factory=lambda: preprocessing.vocabulary_settings(None))
+  training: Dict[str, Any] = dataclasses.field(
+      default_factory=lambda: model_module.hyperparameters(None))
+  # The Evaluator blesses a candidate whose test accuracy is at least
+  # `min_accuracy` and no more than `max_accuracy_drop` below the baseline's.
+  min_accuracy: float = 0.80
+  max_accuracy_drop: float = 0.01
+  enable_cache: bool = True
+  beam_direct_num_workers: int = 1
+
+  @property
+  def pipeline_root(self) -> str:
+    return os.path.join(self.output_dir, 'pipeline_root', self.pipeline_name)
+
+  @property
+  def metadata_path(self) -> str:
+    return os.path.join(self.output_dir, 'metadata', 'metadata.sqlite')
+
+  @property
+  def serving_dir(self) -> str:
+    return os.path.join(self.output_dir, 'serving', contract.MODEL_NAME)
+
+  @property
+  def module_file(self) -> str:
+    return os.path.join(MODULE_DIR, 'model.py')
+
+  @property
+  def preprocessing_module_file(self) -> str:
+    return os.path.join(MODULE_DIR, 'preprocessing.py')
+
+  @property
+  def schema_path(self) -> str:
+    return SCHEMA_PATH
+
+  @property
+  def beam_pipeline_args(self) -> List[str]:
+    # The runner is named explicitly: an installed Beam must never pick one
+    # the user did not choose.
+    return [
+        '--runner=DirectRunner',
+        '--direct_running_mode=in_memory',
+        f'--direct_num_workers={self.beam_direct_num_workers}',
+    ]
+
+  @property
+  def transform_custom_config(self) -> Dict[str, Any]:
+    return dict(self.vocabulary)
+
+  @property
+  def trainer_custom_config(self) -> Dict[str, Any]:
+    # The vocabulary settings go along: the model sizes its embedding by them.
+    return {**self.vocabulary, **self.training}
+
+
+def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+  defaults = PipelineConfig()
+  parser = argparse.ArgumentParser(
+      description='Run the IMDB sentiment TFX pipeline locally.')
+  parser.add_argument(
+      '--data', default=environ.get('IMDB_DATA') or None,
+      help='IMDB reviews: a directory in the official aclImdb layout or the '
+      '.tar.gz (env IMDB_DATA). Unset: download the official archive.')
+  parser.add_argument(
+      '--output-dir', default=environ.get('OUTPUT_DIR', defaults.output_dir),
+      help='Where every output of a run goes (env OUTPUT_DIR).')
+  parser.add_argument(
+      '--data-cache-dir', default=environ.get('IMDB_CACHE_DIR'),
+      help='Where the downloaded archive is kept (env IMDB_CACHE_DIR).')
+  parser.add_argument('--pipeline-name', default=defaults.pipeline_name)
+  parser.add_argument('--eval-percent', type=int,
+                      default=defaults.eval_percent)
+  parser.add_argument('--min-accuracy', type=float,
+                      default=defaults.min_accuracy)
+  parser.add_argument('--max-accuracy-drop', type=float,
+                      default=defaults.max_accuracy_drop)
+  parser.add_argument('--no-cache', action='store_true',
+                      help='Re-execute every component.')
+  for key, value in {**defaults.vocabulary, **defaults.training}.items():
+    parser.add_argument('--' + key.replace('_', '-'), type=type(value),
+                        default=value)
+  return parser
+
+
+def from_args(argv: Optional[Sequence[str]] = None,
+              environ: Optional[Mapping[str, str]] = None) -> PipelineConfig:
+  """Builds the configuration from flags, falling back on the environment."""
+  environ = os.environ if environ is None else environ
+  args = _parser(environ).parse_args(argv)
+  defaults = PipelineConfig()
+  return PipelineConfig(
+      pipeline_name=args.pipeline_name,
+      output_dir=os.path.abspath(args.output_dir),
+      data=os.path.abspath(args.data) if args.data else None,
+      data_cache_dir=args.data_cache_dir,
+      eval_percent=args.eval_percent,
+      vocabulary={key: getattr(args, key) for key in defaults.vocabulary},
+      training={key: getattr(args, key) for key in defaults.training},
+      min_accuracy=args.min_accuracy,
+      max_accuracy_drop=args.max_accuracy_drop,
+      enable_cache=not args.no_cache,
+  )

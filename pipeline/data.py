@@ -1,0 +1,123 @@
+"""Where the IMDB reviews come from: a local copy, or the official archive.
+
+`IMDB_DATA` (or `--data`) points at a directory in the official layout
+(`aclImdb/` itself or its parent) or at the .tar.gz. Without it, the official
+archive is downloaded once into a cache directory and its sha256 verified.
+"""
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+from components.imdb_example_gen import reviews
+from components.model import contract
+
+OFFICIAL_ARCHIVE_URL = (
+    'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz')
+# As listed for imdb_reviews in tensorflow-datasets' checksums.
+OFFICIAL_ARCHIVE_SHA256 = (
+    'c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe')
+OFFICIAL_ARCHIVE_NAME = 'aclImdb_v1.tar.gz'
+_OFFLINE_HINT = (
+    'Set IMDB_DATA to a local copy: a directory in the official aclImdb '
+    'layout or the aclImdb_v1.tar.gz archive, e.g. '
+    'IMDB_DATA=/path/to/aclImdb_v1.tar.gz make run')
+
+
+class DataSourceError(ValueError):
+  """The data location is missing or not in the official layout."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataLocation:
+  """What ImdbExampleGen reads: a base directory and a pattern per split."""
+  input_base: str
+  train_pattern: str
+  test_pattern: str
+
+
+def locate(path: str) -> DataLocation:
+  """Resolves a user-given path to the ExampleGen's input base and patterns."""
+  path = os.path.abspath(os.path.expanduser(path))
+  if not os.path.exists(path):
+    raise DataSourceError(f'{path}: no such file or directory. {_OFFLINE_HINT}')
+  if os.path.isfile(path):
+    if not reviews.is_archive(path):
+      raise DataSourceError(
+          f'{path}: not a .tar.gz archive or a directory in the aclImdb layout')
+    name = os.path.basename(path)
+    return DataLocation(os.path.dirname(path), name, name)
+  for root in (os.path.join(path, 'aclImdb'), path):
+    if os.path.isdir(os.path.join(root, contract.TRAIN_SPLIT)):
+      missing = [split for split in (contract.TRAIN_SPLIT, contract.TEST_SPLIT)
+                 if not os.path.isdir(os.path.join(root, split))]
+      if missing:
+        raise DataSourceError(f'{root}: has no {missing[0]}/ directory')
+      return DataLocation(root, f'{contract.TRAIN_SPLIT}/*/*.txt',
+                          f'{contract.TEST_SPLIT}/*/*.txt')
+  raise DataSourceError(
+      f'{path}: has neither train/ nor aclImdb/train/; expected the official '
+      'aclImdb layout (train/pos, train/neg, test/pos, test/neg)')
+
+
+def default_cache_dir() -> str:
+  base = os.environ.get('XDG_CACHE_HOME', os.path.expanduser('~/.cache'))
+  return os.path.join(base, 'imdb-sentiment-tfx')
+
+
+def sha256_of(path: str) -> str:
+  digest = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for chunk in iter(lambda: f.read(1 << 20), b''):
+      digest.update(chunk)
+  return digest.hexdigest()
+
+
+def download_official_archive(cache_dir: str,
+                              url: str = OFFICIAL_ARCHIVE_URL,
+                              sha256: str = OFFICIAL_ARCHIVE_SHA256,
+                              timeout_s: float = 15.0) -> str:
+  """The verified official archive in `cache_dir`, downloading it if needed.
+
+  The download goes to a temporary file that replaces nothing until its
+  checksum matches, so an interrupted or corrupt download never poisons the
+  cache.
+  """
+  target = os.path.join(cache_dir, OFFICIAL_ARCHIVE_NAME)
+  if os.path.exists(target):
+    if sha256_of(target) == sha256:
+      return target
+    raise DataSourceError(
+        f'{target}: cached archive has the wrong sha256; delete it to '
+        'download again')
+  os.makedirs(cache_dir, exist_ok=True)
+  print(f'Downloading {url} to {target} ...', file=sys.stderr, flush=True)
+  fd, partial = tempfile.mkstemp(dir=cache_dir, suffix='.partial')
+  try:
+    with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(
+        url, timeout=timeout_s) as response:
+      shutil.copyfileobj(response, out, length=1 << 20)
+    actual = sha256_of(partial)
+    if actual != sha256:
+      raise DataSourceError(
+          f'{url}: downloaded file has sha256 {actual}, expected {sha256}')
+    os.replace(partial, target)
+  except (urllib.error.URLError, OSError) as e:
+    raise DataSourceError(
+        f'Cannot download {url} ({e}). {_OFFLINE_HINT}') from e
+  finally:
+    if os.path.exists(partial):
+      os.remove(partial)
+  return target
+
+
+def resolve(data: str = None, cache_dir: str = None) -> DataLocation:
+  """The data location for a run: `data` if given, else the official archive."""
+  if data:
+    return locate(data)
+  return locate(download_official_archive(cache_dir or default_cache_dir()))

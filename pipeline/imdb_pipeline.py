@@ -1,0 +1,132 @@
+"""`create_pipeline`: the IMDB sentiment pipeline, for every orchestrator.
+
+Named `imdb_pipeline` rather than `pipeline.py`: the TFX CLI puts this
+directory first on sys.path when it loads a runner, and a `pipeline.py` here
+would shadow the `pipeline` package itself.
+"""
+
+from typing import List
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+from components.imdb_example_gen import ImdbExampleGen
+from components.model import contract
+from components.validation_gate import ValidationGate
+from pipeline.config import PipelineConfig
+from pipeline.data import DataLocation
+
+
+def make_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+  """TFMA evaluation of the `test` split, on the model's probabilities."""
+  accuracy_threshold = tfma.MetricThreshold(
+      value_threshold=tfma.GenericValueThreshold(
+          lower_bound={'value': config.min_accuracy}),
+      # Blessed only if no more than `max_accuracy_drop` below the baseline.
+      change_threshold=tfma.GenericChangeThreshold(
+          direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+          absolute={'value': -config.max_accuracy_drop}))
+  return tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(
+          signature_name=contract.EXAMPLES_SIGNATURE,
+          # The model outputs P(positive) under this key, never logits.
+          prediction_key=contract.PROBABILITY_OUTPUT_KEY,
+          label_key=contract.LABEL_KEY,
+          # Exposes the transformed `length_bucket` for slicing.
+          preprocessing_function_names=[contract.TRANSFORM_SIGNATURE])],
+      slicing_specs=[
+          tfma.SlicingSpec(),
+          tfma.SlicingSpec(feature_keys=[contract.RATING_KEY]),
+          tfma.SlicingSpec(feature_keys=[contract.LENGTH_BUCKET_KEY]),
+      ],
+      metrics_specs=[tfma.MetricsSpec(metrics=[
+          tfma.MetricConfig(class_name='ExampleCount'),
+          # Gate on the whole split only: small slices are too noisy to veto.
+          tfma.MetricConfig(
+              class_name='BinaryAccuracy',
+              per_slice_thresholds=[tfma.PerSliceMetricThreshold(
+                  slicing_specs=[tfma.SlicingSpec()],
+                  threshold=accuracy_threshold)]),
+          tfma.MetricConfig(class_name='AUC'),
+          tfma.MetricConfig(class_name='Precision'),
+          tfma.MetricConfig(class_name='Recall'),
+          tfma.MetricConfig(class_name='Calibration'),
+          tfma.MetricConfig(class_name='MeanLabel'),
+          tfma.MetricConfig(class_name='MeanPrediction'),
+          tfma.MetricConfig(class_name='CalibrationPlot'),
+          tfma.MetricConfig(class_name='ConfusionMatrixPlot'),
+      ])])
+
+
+def create_pipeline(config: PipelineConfig,
+                    data: DataLocation) -> tfx.dsl.Pipeline:
+  """The whole pipeline, ExampleGen to Pusher."""
+  example_gen = ImdbExampleGen(
+      input_base=data.input_base,
+      train_pattern=data.train_pattern,
+      test_pattern=data.test_pattern,
+      eval_percent=config.eval_percent)
+
+  statistics_gen = tfx.components.StatisticsGen(
+      examples=example_gen.outputs['examples'])
+  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
+  example_validator = tfx.components.ExampleValidator(
+      statistics=statistics_gen.outputs['statistics'],
+      schema=schema_gen.outputs['schema'])
+  validation_gate = ValidationGate(
+      anomalies=example_validator.outputs['anomalies'])
+
+  transform = tfx.components.Transform(
+      examples=example_gen.outputs['examples'],
+      schema=schema_gen.outputs['schema'],
+      module_file=config.preprocessing_module_file,
+      custom_config=config.transform_custom_config,
+      # Only the vocabulary is learnt from `train`; the Trainer transforms raw
+      # examples on the fly, so no transformed copy of the data is written.
+      splits_config=tfx.proto.SplitsConfig(analyze=[contract.TRAIN_SPLIT]),
+      materialize=False)
+  transform.add_upstream_node(validation_gate)
+
+  trainer = tfx.components.Trainer(
+      module_file=config.module_file,
+      examples=example_gen.outputs['examples'],
+      transform_graph=transform.outputs['transform_graph'],
+      schema=schema_gen.outputs['schema'],
+      train_args=tfx.proto.TrainArgs(splits=[contract.TRAIN_SPLIT]),
+      eval_args=tfx.proto.EvalArgs(splits=[contract.EVAL_SPLIT]),
+      custom_config=config.trainer_custom_config)
+
+  model_resolver = tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(
+          type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id('latest_blessed_model_resolver')
+
+  evaluator = tfx.components.Evaluator(
+      examples=example_gen.outputs['examples'],
+      model=trainer.outputs['model'],
+      baseline_model=model_resolver.outputs['model'],
+      example_splits=[contract.TEST_SPLIT],
+      eval_config=make_eval_config(config))
+
+  pusher = tfx.components.Pusher(
+      model=trainer.outputs['model'],
+      model_blessing=evaluator.outputs['blessing'],
+      push_destination=tfx.proto.PushDestination(
+          filesystem=tfx.proto.PushDestination.Filesystem(
+              base_directory=config.serving_dir)))
+
+  components: List = [
+      example_gen, statistics_gen, schema_gen, example_validator,
+      validation_gate, transform, trainer, model_resolver, evaluator, pusher,
+  ]
+  return tfx.dsl.Pipeline(
+      pipeline_name=config.pipeline_name,
+      pipeline_root=config.pipeline_root,
+      components=components,
+      enable_cache=config.enable_cache,
+      metadata_connection_config=(
+          tfx.orchestration.metadata.sqlite_metadata_connection_config(
+              config.metadata_path)),
+      beam_pipeline_args=config.beam_pipeline_args)
