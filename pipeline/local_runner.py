@@ -11,6 +11,7 @@ come from the environment: IMDB_DATA, OUTPUT_DIR):
 
 import os
 import sys
+import time
 
 # tf.keras must be Keras 2 (tf_keras) everywhere this pipeline runs.
 os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
@@ -32,9 +33,14 @@ def main(argv=None) -> int:
   except data.DataSourceError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
+  started_ms = int(time.time() * 1000)
   tfx.orchestration.LocalDagRunner().run(
       imdb_pipeline.create_pipeline(config, location))
-  print(summary.format_summary(summary.latest_run(config)), flush=True)
+  # Under `tfx pipeline create` the CLI only records the pipeline and nothing
+  # runs: then there is no new run to report.
+  run = summary.latest_run(config, since_ms=started_ms)
+  if run:
+    print(summary.format_summary(run), flush=True)
   return 0
 
 

@@ -37,8 +37,10 @@ def _component_id(context_name: str, pipeline_name: str) -> str:
   return context_name[len(pipeline_name) + 1:]
 
 
-def latest_run(config: PipelineConfig) -> Optional[RunSummary]:
-  """The summary of the pipeline's newest run, or None if it never ran."""
+def latest_run(config: PipelineConfig,
+               since_ms: int = 0) -> Optional[RunSummary]:
+  """The summary of the pipeline's newest run, or None if it never ran (or
+  not since `since_ms`, milliseconds since the epoch)."""
   if not os.path.exists(config.metadata_path):
     return None
   store = mlmd.MetadataStore(
@@ -48,6 +50,8 @@ def latest_run(config: PipelineConfig) -> Optional[RunSummary]:
   if not runs:
     return None
   run = max(runs, key=lambda c: c.create_time_since_epoch)
+  if run.create_time_since_epoch < since_ms:
+    return None
   executions = store.get_executions_by_context(run.id)
   components, outputs = [], {}
   for execution in sorted(executions,

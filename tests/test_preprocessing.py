@@ -1,15 +1,9 @@
 """preprocessing_fn and its helpers, through tf.Transform on a few strings."""
 
-import os
-import tempfile
-
 import pytest
 import tensorflow as tf
-import tensorflow_transform as tft
-import tensorflow_transform.beam as tft_beam
-from tensorflow_transform.tf_metadata import dataset_metadata
-from tensorflow_transform.tf_metadata import schema_utils
 
+import transform_util
 from components.model import contract
 from components.model import preprocessing
 
@@ -54,28 +48,16 @@ def test_pad_ids_reserves_zero_and_truncates():
 
 
 @pytest.fixture(scope='module')
-def transformed():
-  """Runs preprocessing_fn through tf.Transform's Beam implementation."""
+def transformed(tmp_path_factory):
   raw = [
       {'text': b'Good movie<br />good acting', 'label': 1, 'rating': 8},
       {'text': b'GOOD plot, bad ending.', 'label': 0, 'rating': 3},
       {'text': b'good', 'label': 1, 'rating': 9},
   ]
-  metadata = dataset_metadata.DatasetMetadata(
-      schema_utils.schema_from_feature_spec({
-          'text': tf.io.FixedLenFeature([], tf.string),
-          'label': tf.io.FixedLenFeature([], tf.int64),
-          'rating': tf.io.FixedLenFeature([], tf.int64),
-      }))
   config = {'vocabulary_size': 3, 'vocabulary_min_frequency': 1,
             'num_oov_buckets': 1, 'ngram_max': 1, 'max_words': 4}
-  work_dir = tempfile.mkdtemp()
-  with tft_beam.Context(temp_dir=work_dir, force_tf_compat_v1=False):
-    (data, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
-        lambda inputs: preprocessing.preprocessing_fn(inputs, config),
-        output_record_batches=False)
-    transform_fn | tft_beam.WriteTransformFn(work_dir)
-  return data, tft.TFTransformOutput(work_dir)
+  return transform_util.analyze_and_transform(
+      raw, config, str(tmp_path_factory.mktemp('tft')))
 
 
 def test_vocabulary_keeps_most_frequent_terms(transformed):

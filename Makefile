@@ -1,0 +1,31 @@
+# The two commands a user needs: `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# tf.keras must be Keras 2 (tf_keras) wherever this project runs: the CLI,
+# tests, Beam workers. tensorflow-transform only sets it if imported first.
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+# Extra flags for the pipeline, e.g. make run ARGS="--epochs 3".
+ARGS ?=
+# Extra flags for pytest, e.g. make test PYTEST_ARGS="-k example_gen".
+PYTEST_ARGS ?=
+
+.PHONY: venv run test lock clean
+
+venv:
+	@scripts/ensure_venv.sh
+
+run: venv
+	$(PY) pipeline/local_runner.py $(ARGS)
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lock:
+	scripts/lock.sh
+
+clean:
+	rm -rf outputs
