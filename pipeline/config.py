@@ -39,6 +39,9 @@ class PipelineConfig:
   min_accuracy: float = 0.80
   max_accuracy_drop: float = 0.01
   enable_cache: bool = True
+  # Re-running on unchanged data re-blesses the served model; pushing it again
+  # would only add an identical version.
+  push_identical_model: bool = False
   beam_direct_num_workers: int = 1
 
   @property
@@ -108,6 +111,12 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                       default=defaults.max_accuracy_drop)
   parser.add_argument('--no-cache', action='store_true',
                       help='Re-execute every component.')
+  parser.add_argument(
+      '--push-identical-model', action='store_true',
+      default=environ.get('PUSH_IDENTICAL_MODEL', '') not in ('', '0'),
+      help='Push a blessed model even if the serving directory already has '
+      'a version with the same SavedModel fingerprint '
+      '(env PUSH_IDENTICAL_MODEL=1).')
   for key, value in {**defaults.vocabulary, **defaults.training}.items():
     parser.add_argument('--' + key.replace('_', '-'), type=type(value),
                         default=value)
@@ -131,4 +140,5 @@ def from_args(argv: Optional[Sequence[str]] = None,
       min_accuracy=args.min_accuracy,
       max_accuracy_drop=args.max_accuracy_drop,
       enable_cache=not args.no_cache,
+      push_identical_model=args.push_identical_model,
   )

@@ -10,8 +10,11 @@ from typing import List
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+from tfx.dsl.components.base import executor_spec
+
 from components.imdb_example_gen import ImdbExampleGen
 from components.model import contract
+from components.pusher import executor as pusher_executor
 from components.validation_gate import ValidationGate
 from pipeline.config import PipelineConfig
 from pipeline.data import DataLocation
@@ -115,7 +118,11 @@ def create_pipeline(config: PipelineConfig,
       model_blessing=evaluator.outputs['blessing'],
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
-              base_directory=config.serving_dir)))
+              base_directory=config.serving_dir)),
+      custom_config={
+          pusher_executor.PUSH_IDENTICAL_KEY: config.push_identical_model},
+      custom_executor_spec=executor_spec.ExecutorClassSpec(
+          pusher_executor.Executor))
 
   components: List = [
       example_gen, statistics_gen, schema_gen, example_validator,

@@ -28,7 +28,9 @@ class RunSummary:
   run_id: str
   components: List[Tuple[str, str]]  # (component id, executed/cached/...)
   pushed: bool  # whether this run pushed a new version
-  serving_model_dir: Optional[str]
+  serving_model_dir: Optional[str]  # the version pushed by this or a past run
+  identical_to_version: Optional[str]  # set when a re-blessed model was not
+                                       # pushed again
   blessed: Optional[bool]
   metrics: Dict[str, float]  # overall test-split metrics of the candidate
 
@@ -77,14 +79,17 @@ def _belongs_to(store, run_context, pipeline_name: str) -> bool:
 
 def _summarize(run_id, components, outputs) -> RunSummary:
   pushed, serving_model_dir, blessed, metrics = False, None, None, {}
+  identical_to_version = None
   if 'Pusher' in outputs:
     execution, artifacts = outputs['Pusher']
     for artifact in artifacts:
-      if artifact.custom_properties['pushed'].int_value == 1:
-        serving_model_dir = artifact.custom_properties[
-            'pushed_destination'].string_value
+      properties = artifact.custom_properties
+      if properties['pushed'].int_value == 1:
+        serving_model_dir = properties['pushed_destination'].string_value
         pushed = (execution.last_known_state
                   == metadata_store_pb2.Execution.COMPLETE)
+      if 'identical_to_version' in properties:
+        identical_to_version = properties['identical_to_version'].string_value
   if 'Evaluator' in outputs:
     _, artifacts = outputs['Evaluator']
     for artifact in artifacts:
@@ -92,8 +97,8 @@ def _summarize(run_id, components, outputs) -> RunSummary:
         blessed = artifact.custom_properties['blessed'].int_value == 1
       elif artifact.type == 'ModelEvaluation':
         metrics = overall_metrics(artifact.uri)
-  return RunSummary(run_id, components, pushed, serving_model_dir, blessed,
-                    metrics)
+  return RunSummary(run_id, components, pushed, serving_model_dir,
+                    identical_to_version, blessed, metrics)
 
 
 def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
@@ -127,6 +132,11 @@ def format_summary(summary: Optional[RunSummary]) -> str:
     lines.append(f'Blessed: {"yes" if summary.blessed else "no"}')
   if summary.pushed:
     lines.append(f'Pushed model: {summary.serving_model_dir}')
+  elif summary.identical_to_version:
+    lines.append('Nothing new pushed: the blessed model is identical to '
+                 f'version {summary.identical_to_version}, already in the '
+                 'serving directory (use --push-identical-model to push '
+                 'it again).')
   elif summary.serving_model_dir:
     lines.append('Nothing new pushed (cached); latest push: '
                  f'{summary.serving_model_dir}')

@@ -45,10 +45,8 @@ class DataAnomaliesError(RuntimeError):
   """The examples do not match the schema; the message lists why."""
 
 
-@tfx.dsl.components.component
-def ValidationGate(
-    anomalies: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.ExampleAnomalies]) -> None:
+def check_anomalies(
+    anomalies: tfx.types.standard_artifacts.ExampleAnomalies) -> None:
   """Raises DataAnomaliesError if any split has anomalies."""
   found = anomalies_of(anomalies)
   blessed = anomalies.get_json_value_custom_property(_BLESSED_PROPERTY) or {}
@@ -59,3 +57,11 @@ def ValidationGate(
         'ExampleValidator found anomalies; stopping before training:\n'
         + '\n'.join(lines))
   logging.info('No anomalies in splits %s.', sorted(blessed))
+
+
+@tfx.dsl.components.component
+def ValidationGate(
+    anomalies: tfx.dsl.components.InputArtifact[
+        tfx.types.standard_artifacts.ExampleAnomalies]) -> None:
+  """Fails the run if ExampleValidator found anomalies in any split."""
+  check_anomalies(anomalies)

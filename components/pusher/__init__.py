@@ -1,0 +1,1 @@
+"""A Pusher executor for TF Serving directories whose versions only grow."""
