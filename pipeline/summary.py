@@ -26,7 +26,8 @@ _SUMMARY_METRICS = ('example_count', 'binary_accuracy', 'auc', 'precision',
 @dataclasses.dataclass
 class RunSummary:
   run_id: str
-  components: List[Tuple[str, str]]  # (component id, executed/cached/...)
+  # (component id, executed/cached/..., seconds from start to last update)
+  components: List[Tuple[str, str, float]]
   pushed: bool  # whether this run pushed a new version
   serving_model_dir: Optional[str]  # the version pushed by this or a past run
   identical_to_version: Optional[str]  # set when a re-blessed model was not
@@ -62,8 +63,11 @@ def latest_run(config: PipelineConfig,
                  if c.type == 'node'), None)
     component = (_component_id(node.name, config.pipeline_name)
                  if node else execution.type)
+    seconds = (execution.last_update_time_since_epoch
+               - execution.create_time_since_epoch) / 1000
     components.append(
-        (component, _STATE_NAMES.get(execution.last_known_state, '?')))
+        (component, _STATE_NAMES.get(execution.last_known_state, '?'),
+         seconds))
     events = store.get_events_by_execution_ids([execution.id])
     ids = [e.artifact_id for e in events
            if e.type == metadata_store_pb2.Event.OUTPUT]
@@ -123,7 +127,8 @@ def format_summary(summary: Optional[RunSummary]) -> str:
   if summary is None:
     return 'No run found in ML Metadata.'
   lines = [f'Run {summary.run_id}:']
-  lines += [f'  {name:<32} {state}' for name, state in summary.components]
+  lines += [f'  {name:<32} {state:<9} {seconds:7.1f} s'
+            for name, state, seconds in summary.components]
   if summary.metrics:
     lines.append('Evaluation on the test split (candidate model):')
     lines += [f'  {name:<16} {value:.4f}'

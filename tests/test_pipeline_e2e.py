@@ -170,7 +170,7 @@ def test_second_run_through_the_tfx_cli_is_cached_and_pushes_nothing(
                  '--pipeline_name=imdb_sentiment'], env, cwd=str(tmp_path))
   assert _versions(config.serving_dir) == before
   run = summary.latest_run(config)
-  states = dict(run.components)
+  states = {name: state for name, state, _ in run.components}
   for component in ('ImdbExampleGen', 'StatisticsGen', 'ExampleValidator',
                     'Transform', 'Trainer'):
     assert states[component] == 'cached', (component, states)

@@ -1,0 +1,90 @@
+"""The configuration object and the pipeline built from it (no run)."""
+
+import os
+
+import pytest
+
+import imdb_data
+from components.model import contract
+from pipeline import config as config_lib
+from pipeline import data
+from pipeline import imdb_pipeline
+from pipeline import local_runner
+
+
+def test_environment_sets_data_and_output_dir(tmp_path):
+  config = config_lib.from_args([], environ={
+      'IMDB_DATA': str(tmp_path / 'a.tar.gz'),
+      'OUTPUT_DIR': str(tmp_path / 'out')})
+  assert config.data == str(tmp_path / 'a.tar.gz')
+  assert config.output_dir == str(tmp_path / 'out')
+  for path in (config.pipeline_root, config.metadata_path, config.serving_dir):
+    assert path.startswith(str(tmp_path / 'out') + os.sep)
+  assert config.serving_dir.endswith(os.path.join('serving',
+                                                  contract.MODEL_NAME))
+
+
+def test_flags_override_environment_and_reach_custom_configs(tmp_path):
+  config = config_lib.from_args(
+      ['--output-dir', str(tmp_path), '--vocabulary-size', '500',
+       '--epochs', '2', '--ngram-max', '3', '--push-identical-model'],
+      environ={'OUTPUT_DIR': '/elsewhere'})
+  assert config.output_dir == str(tmp_path)
+  assert config.transform_custom_config['vocabulary_size'] == 500
+  assert config.transform_custom_config['ngram_max'] == 3
+  # The Trainer sizes its embedding from the same vocabulary settings.
+  assert config.trainer_custom_config['vocabulary_size'] == 500
+  assert config.trainer_custom_config['epochs'] == 2
+  assert config.push_identical_model
+
+
+def test_default_output_dir_is_outputs_in_the_project():
+  config = config_lib.from_args([], environ={})
+  assert config.output_dir == os.path.join(imdb_data.PROJECT_ROOT, 'outputs')
+  assert config.data is None
+
+
+def test_beam_runner_is_always_explicit():
+  args = config_lib.PipelineConfig().beam_pipeline_args
+  assert '--runner=DirectRunner' in args
+  assert any(a.startswith('--direct_running_mode=') for a in args)
+
+
+def test_create_pipeline_wires_every_component(tmp_path):
+  config = config_lib.from_args(['--output-dir', str(tmp_path)], environ={})
+  location = data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz')
+  pipeline = imdb_pipeline.create_pipeline(config, location)
+  ids = [c.id for c in pipeline.components]
+  assert set(ids) == {
+      'ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator',
+      'ValidationGate', 'Transform', 'Trainer',
+      'latest_blessed_model_resolver', 'Evaluator', 'Pusher'}
+  by_id = {c.id: c for c in pipeline.components}
+  # Anomalies stop the run before Transform.
+  assert by_id['ValidationGate'] in by_id['Transform'].upstream_nodes
+  assert pipeline.beam_pipeline_args == config.beam_pipeline_args
+  assert pipeline.pipeline_info.pipeline_root == config.pipeline_root
+
+
+def test_eval_config_reads_probabilities_and_gates_on_the_whole_split():
+  eval_config = imdb_pipeline.make_eval_config(
+      config_lib.PipelineConfig(min_accuracy=0.7, max_accuracy_drop=0.02))
+  [spec] = eval_config.model_specs
+  assert spec.prediction_key == contract.PROBABILITY_OUTPUT_KEY
+  assert spec.signature_name == contract.EXAMPLES_SIGNATURE
+  assert [list(s.feature_keys) for s in eval_config.slicing_specs] == [
+      [], [contract.RATING_KEY], [contract.LENGTH_BUCKET_KEY]]
+  accuracy = next(m for m in eval_config.metrics_specs[0].metrics
+                  if m.class_name == 'BinaryAccuracy')
+  [per_slice] = accuracy.per_slice_thresholds
+  assert list(per_slice.slicing_specs[0].feature_keys) == []
+  assert per_slice.threshold.value_threshold.lower_bound.value == 0.7
+  assert per_slice.threshold.change_threshold.absolute.value == -0.02
+
+
+def test_runner_reports_missing_data_and_exits_2(tmp_path, capsys):
+  code = local_runner.main(['--data', str(tmp_path / 'missing'),
+                            '--output-dir', str(tmp_path / 'out')])
+  assert code == 2
+  assert 'missing: no such file or directory' in capsys.readouterr().err
+  assert not os.path.exists(tmp_path / 'out')
