@@ -102,6 +102,14 @@ def test_archive_without_reviews_is_an_error(tmp_path):
     list(reviews.iter_archive_reviews(archive, 'train'))
 
 
+def test_hash_split_index_follows_bucket_edges():
+  ids = [f'train/neg/{i}' for i in range(2000)]
+  for review_id in ids:
+    bucket = reviews.bucket_of(review_id, 100)
+    assert reviews.hash_split_index(review_id, (90, 10)) == int(bucket >= 90)
+  assert {reviews.hash_split_index(i, (1, 1, 1)) for i in ids} == {0, 1, 2}
+
+
 def test_bucket_of_is_stable_and_roughly_uniform():
   assert reviews.bucket_of('train/pos/1', 100) == reviews.bucket_of(
       'train/pos/1', 100)

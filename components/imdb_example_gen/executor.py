@@ -10,7 +10,7 @@ so this executor overrides `Do` and `GenerateExamplesByBeam`.
 """
 
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
@@ -33,6 +33,18 @@ def output_split_names(input_config: example_gen_pb2.Input,
   hashed = [s.name for s in output_config.split_config.splits] or [
       input_config.splits[0].name]
   return hashed + [s.name for s in input_config.splits[1:]]
+
+
+def _split_configs(exec_properties: Dict[str, Any]
+                   ) -> Tuple[example_gen_pb2.Input, example_gen_pb2.Output]:
+  input_config = example_gen_pb2.Input()
+  proto_utils.json_to_proto(
+      exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+  output_config = example_gen_pb2.Output()
+  proto_utils.json_to_proto(
+      exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
+      output_config)
+  return input_config, output_config
 
 
 def _expand_pattern(input_base: str, split: str, pattern: str) -> List[str]:
@@ -79,14 +91,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
   def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
                              exec_properties: Dict[str, Any]
                              ) -> Dict[str, beam.PCollection]:
-    input_config = example_gen_pb2.Input()
-    proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
-        input_config)
-    output_config = example_gen_pb2.Output()
-    proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
-        output_config)
+    input_config, output_config = _split_configs(exec_properties)
     input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
 
     result = {}
@@ -97,39 +102,25 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
                                                   split.pattern))
       hash_splits = output_config.split_config.splits
       if index == 0 and hash_splits:
-        buckets = []
-        for output_split in hash_splits:
-          buckets.append((buckets[-1] if buckets else 0)
-                         + output_split.hash_buckets)
-
-        def partition(review, _num_partitions, buckets=tuple(buckets)):
-          bucket = reviews.bucket_of(review.review_id, buckets[-1])
-          return next(i for i, edge in enumerate(buckets) if bucket < edge)
-
+        buckets = tuple(s.hash_buckets for s in hash_splits)
         parts = examples | f'Split[{split.name}]' >> beam.Partition(
-            partition, len(buckets))
+            lambda review, _, buckets=buckets: reviews.hash_split_index(
+                review.review_id, buckets), len(buckets))
         for output_split, part in zip(hash_splits, parts):
           result[output_split.name] = part
       else:
         result[split.name] = examples
     return {
-        name: reviews_
-        | f'ToExample[{name}]' >> beam.Map(lambda r: r.to_example())
-        for name, reviews_ in result.items()
+        name: split_reviews
+        | f'ToExample[{name}]' >> beam.Map(reviews.Review.to_example)
+        for name, split_reviews in result.items()
     }
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]],
          exec_properties: Dict[str, Any]) -> None:
     self._log_startup(input_dict, output_dict, exec_properties)
-    input_config = example_gen_pb2.Input()
-    proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
-        input_config)
-    output_config = example_gen_pb2.Output()
-    proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
-        output_config)
+    input_config, output_config = _split_configs(exec_properties)
     examples_artifact = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.EXAMPLES_KEY])
     examples_artifact.split_names = artifact_utils.encode_split_names(

@@ -13,11 +13,12 @@ dropping reviews would change the data a model is trained and judged on.
 
 import dataclasses
 import hashlib
+import itertools
 import os
 import re
 import tarfile
 import zlib
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -127,3 +128,13 @@ def bucket_of(review_id: str, num_buckets: int) -> int:
   """Stable hash bucket of a review id (the same on every machine and run)."""
   digest = hashlib.sha256(review_id.encode()).digest()
   return int.from_bytes(digest[:8], 'big') % num_buckets
+
+
+def hash_split_index(review_id: str, hash_buckets: Sequence[int]) -> int:
+  """Which of several splits, of `hash_buckets[i]` buckets each, a review is
+  in: e.g. (90, 10) puts buckets 0-89 in split 0 and 90-99 in split 1."""
+  bucket = bucket_of(review_id, sum(hash_buckets))
+  for index, edge in enumerate(itertools.accumulate(hash_buckets)):
+    if bucket < edge:
+      return index
+  raise AssertionError('unreachable: bucket < sum(hash_buckets)')
