@@ -17,6 +17,12 @@ fi
 
 is_py310() { [[ -n "$1" ]] && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1; }
 
+# The real interpreter behind a candidate: a python3.10 found on PATH may be
+# this very venv's (make puts it first on PATH), which is about to be deleted.
+base_interpreter() {
+  "$1" -c 'import os, sys; print(os.path.realpath(os.path.join(sys.base_prefix, "bin", "python3.10")))'
+}
+
 find_python() {
   local candidate
   for candidate in "${PYTHON:-}" "$(command -v python3.10 || true)"; do
@@ -34,7 +40,9 @@ find_python() {
   return 1
 }
 
-if ! PY=$(find_python); then
+if PY=$(find_python); then
+  PY=$(base_interpreter "$PY")
+else
   cat >&2 <<MSG
 error: no Python 3.10 interpreter found (TFX 1.16 needs exactly 3.10).
 Looked at: \$PYTHON, python3.10 on PATH, pyenv versions, uv-managed Pythons.
