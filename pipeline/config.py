@@ -12,8 +12,7 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from components.model import contract
-from components.model import model as model_module
-from components.model import preprocessing
+from components.model import settings
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE_DIR = os.path.join(PROJECT_ROOT, 'components', 'model')
@@ -31,9 +30,9 @@ class PipelineConfig:
   data_cache_dir: Optional[str] = None
   eval_percent: int = 10
   vocabulary: Dict[str, int] = dataclasses.field(
-      default_factory=lambda: preprocessing.vocabulary_settings(None))
+      default_factory=lambda: settings.vocabulary_settings(None))
   training: Dict[str, Any] = dataclasses.field(
-      default_factory=lambda: model_module.hyperparameters(None))
+      default_factory=lambda: settings.hyperparameters(None))
   # The Evaluator blesses a candidate whose test accuracy is at least
   # `min_accuracy` and no more than `max_accuracy_drop` below the baseline's.
   min_accuracy: float = 0.80

@@ -14,7 +14,7 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from components.imdb_example_gen import reviews
+from components.imdb_example_gen import layout
 from components.model import contract
 
 OFFICIAL_ARCHIVE_URL = (
@@ -47,7 +47,7 @@ def locate(path: str) -> DataLocation:
   if not os.path.exists(path):
     raise DataSourceError(f'{path}: no such file or directory. {_OFFLINE_HINT}')
   if os.path.isfile(path):
-    if not reviews.is_archive(path):
+    if not layout.is_archive(path):
       raise DataSourceError(
           f'{path}: not a .tar.gz archive or a directory in the aclImdb layout')
     name = os.path.basename(path)

@@ -12,7 +12,7 @@ from tfx import v1 as tfx
 
 from tfx.dsl.components.base import executor_spec
 
-from components.imdb_example_gen import ImdbExampleGen
+from components.imdb_example_gen.component import ImdbExampleGen
 from components.model import contract
 from components.pusher import executor as pusher_executor
 from components.validation_gate import ValidationGate

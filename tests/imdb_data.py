@@ -10,7 +10,7 @@ import random
 import tarfile
 from typing import Dict, Optional
 
-from components.imdb_example_gen import reviews
+from components.imdb_example_gen import reviews  # re-exported for tests
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_ARCHIVE = os.path.join(

@@ -1,6 +1,8 @@
 """The configuration object and the pipeline built from it (no run)."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -88,3 +90,19 @@ def test_runner_reports_missing_data_and_exits_2(tmp_path, capsys):
   assert code == 2
   assert 'missing: no such file or directory' in capsys.readouterr().err
   assert not os.path.exists(tmp_path / 'out')
+
+
+def test_bad_data_fails_before_tensorflow_is_imported(tmp_path):
+  """`make run` with a wrong IMDB_DATA must fail at once, not after imports."""
+  script = (
+      'import sys\n'
+      'from pipeline import local_runner\n'
+      f'code = local_runner.main(["--data", {str(tmp_path / "nope")!r}])\n'
+      'assert code == 2, code\n'
+      'loaded = [m for m in ("tensorflow", "tfx", "apache_beam")'
+      ' if m in sys.modules]\n'
+      'assert not loaded, loaded\n')
+  result = subprocess.run([sys.executable, '-c', script], capture_output=True,
+                          text=True, cwd=imdb_data.PROJECT_ROOT, timeout=120)
+  assert result.returncode == 0, result.stderr
+  assert 'nope: no such file or directory' in result.stderr

@@ -15,6 +15,7 @@ from tfx.utils import proto_utils
 import imdb_data
 from components.imdb_example_gen import component
 from components.imdb_example_gen import executor
+from components.imdb_example_gen import layout
 from components.imdb_example_gen import reviews
 from components.model import contract
 from pipeline import data
@@ -55,12 +56,12 @@ def test_invalid_utf8_is_an_error_naming_the_file():
 
 
 def test_review_location_ignores_unsup_and_other_files():
-  assert reviews.review_location('a/train/pos/1_9.txt', 'train') == (
+  assert layout.review_location('a/train/pos/1_9.txt', 'train') == (
       'pos', '1_9.txt')
-  assert reviews.review_location('a/train/unsup/1_0.txt', 'train') is None
-  assert reviews.review_location('a/train/urls_pos.txt', 'train') is None
-  assert reviews.review_location('a/test/pos/1_9.txt', 'train') is None
-  assert reviews.review_location('a/train/labeledBow.feat', 'train') is None
+  assert layout.review_location('a/train/unsup/1_0.txt', 'train') is None
+  assert layout.review_location('a/train/urls_pos.txt', 'train') is None
+  assert layout.review_location('a/test/pos/1_9.txt', 'train') is None
+  assert layout.review_location('a/train/labeledBow.feat', 'train') is None
 
 
 def test_archive_reviews_are_streamed_per_split(tmp_path):

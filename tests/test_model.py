@@ -13,6 +13,7 @@ import imdb_data
 import transform_util
 from components.model import contract
 from components.model import model as model_lib
+from components.model import settings
 
 _CONFIG = {'vocabulary_size': 50, 'vocabulary_min_frequency': 1,
            'num_oov_buckets': 2, 'ngram_max': 2, 'max_words': 30}
@@ -51,10 +52,10 @@ def test_build_model_shapes():
 
 
 def test_hyperparameters_override_and_keep_types():
-  params = model_lib.hyperparameters({'epochs': '3', 'dropout': 0})
+  params = settings.hyperparameters({'epochs': '3', 'dropout': 0})
   assert params['epochs'] == 3 and isinstance(params['epochs'], int)
   assert params['dropout'] == 0.0 and isinstance(params['dropout'], float)
-  assert params['batch_size'] == model_lib.DEFAULT_HYPERPARAMETERS['batch_size']
+  assert params['batch_size'] == settings.DEFAULT_HYPERPARAMETERS['batch_size']
 
 
 def test_serving_default_takes_raw_text_and_keeps_the_contract(exported):

@@ -1,5 +1,5 @@
-"""A file-based ExampleGen for the IMDB reviews in their official layout."""
+"""A file-based ExampleGen for the IMDB reviews in their official layout.
 
-from components.imdb_example_gen.component import ImdbExampleGen
-
-__all__ = ['ImdbExampleGen']
+`component.ImdbExampleGen` is the component; `layout` (pure Python) and
+`reviews` are importable without TFX.
+"""

@@ -24,6 +24,7 @@ from tfx.components.util import examples_utils
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
+from components.imdb_example_gen import layout
 from components.imdb_example_gen import reviews
 
 
@@ -50,7 +51,7 @@ def _split_configs(exec_properties: Dict[str, Any]
 def _expand_pattern(input_base: str, split: str, pattern: str) -> List[str]:
   """Files of the split's pattern: one archive, or the review files."""
   paths = tf.io.gfile.glob(os.path.join(input_base, pattern))
-  archives = [p for p in paths if reviews.is_archive(p)]
+  archives = [p for p in paths if layout.is_archive(p)]
   if archives:
     if len(archives) > 1:
       raise reviews.ReviewDataError(
@@ -70,7 +71,7 @@ def _ReadReviews(pipeline: beam.Pipeline, input_base: str, split: str,
                  pattern: str) -> beam.PCollection:
   """PCollection of `reviews.Review` for one input split."""
   paths = _expand_pattern(input_base, split, pattern)
-  if reviews.is_archive(paths[0]):
+  if layout.is_archive(paths[0]):
     # A gzip stream cannot be split: one worker reads the whole archive.
     return (pipeline
             | 'Archive' >> beam.Create(paths)

@@ -14,19 +14,16 @@ dropping reviews would change the data a model is trained and judged on.
 import dataclasses
 import hashlib
 import itertools
-import os
-import re
 import tarfile
 import zlib
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Sequence
 
 import tensorflow as tf
 
+from components.imdb_example_gen.layout import FILE_NAME
+from components.imdb_example_gen.layout import LABEL_DIRECTORIES
+from components.imdb_example_gen.layout import review_location
 from components.model import contract
-
-LABEL_DIRECTORIES = {'neg': 0, 'pos': 1}
-ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz')
-_FILE_NAME = re.compile(r'^(\d+)_(\d+)\.txt$')
 
 
 class ReviewDataError(ValueError):
@@ -55,26 +52,10 @@ class Review:
     }))
 
 
-def is_archive(path: str) -> bool:
-  return path.endswith(ARCHIVE_SUFFIXES)
-
-
-def review_location(path: str, split: str) -> Optional[Tuple[str, str]]:
-  """(label directory, file name) if `path` is a review of `split`, else None.
-
-  `path` is a file path or an archive member name, with '/' separators.
-  """
-  parts = path.replace(os.sep, '/').split('/')
-  if (len(parts) >= 3 and parts[-3] == split
-      and parts[-2] in LABEL_DIRECTORIES and parts[-1].endswith('.txt')):
-    return parts[-2], parts[-1]
-  return None
-
-
 def parse_review(source: str, split: str, label_dir: str, file_name: str,
                  content: bytes) -> Review:
   """Builds a Review; `source` names the file in error messages."""
-  match = _FILE_NAME.match(file_name)
+  match = FILE_NAME.match(file_name)
   if not match:
     raise ReviewDataError(
         f'{source}: file name does not match <ID>_<RATING>.txt')

@@ -9,7 +9,7 @@ are at hand for the verification samples exported with the model.
 
 import json
 import os
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -21,26 +21,8 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from components.model import contract
-from components.model.preprocessing import vocabulary_settings
-
-DEFAULT_HYPERPARAMETERS = {
-    'embedding_dim': 32,
-    'dropout': 0.3,
-    'learning_rate': 0.005,
-    'batch_size': 128,
-    'epochs': 10,
-    'early_stopping_patience': 2,
-    'seed': 42,
-}
-
-
-def hyperparameters(custom_config: Optional[Mapping[str, Any]]
-                    ) -> Dict[str, Any]:
-  """Training settings from the pipeline's custom_config, with defaults."""
-  config = dict(custom_config or {})
-  return {key: type(default)(config.get(key, default))
-          for key, default in DEFAULT_HYPERPARAMETERS.items()}
-
+from components.model.settings import hyperparameters
+from components.model.settings import vocabulary_settings
 
 def build_model(num_ids: int, max_tokens: int, embedding_dim: int,
                 dropout: float, learning_rate: float) -> tf.keras.Model:

@@ -6,12 +6,13 @@ no tensorflow_text ops, no py_func. The helpers are plain TF functions and are
 unit-tested without a pipeline.
 """
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.model import contract
+from components.model.settings import vocabulary_settings
 
 # RE2 patterns, applied in order by `normalize_text`.
 _MARKUP = r'<[^>]*>'  # IMDB reviews carry `<br />`; drop any tag
@@ -58,23 +59,6 @@ def length_bucket(words: tf.RaggedTensor) -> tf.Tensor:
 def pad_ids(ids: tf.RaggedTensor, length: int) -> tf.Tensor:
   """Shifts ids by one so that 0 is padding, then pads/truncates to `length`."""
   return (ids + 1).to_tensor(default_value=0, shape=[None, length])
-
-
-def vocabulary_settings(custom_config: Optional[Mapping[str, Any]]
-                        ) -> Dict[str, int]:
-  """Tokenization settings from the pipeline's custom_config, with defaults."""
-  config = dict(custom_config or {})
-  return {
-      'vocabulary_size': int(config.get(
-          'vocabulary_size', contract.DEFAULT_VOCABULARY_SIZE)),
-      'vocabulary_min_frequency': int(config.get(
-          'vocabulary_min_frequency',
-          contract.DEFAULT_VOCABULARY_MIN_FREQUENCY)),
-      'num_oov_buckets': int(config.get(
-          'num_oov_buckets', contract.DEFAULT_NUM_OOV_BUCKETS)),
-      'ngram_max': int(config.get('ngram_max', contract.DEFAULT_NGRAM_MAX)),
-      'max_words': int(config.get('max_words', contract.DEFAULT_MAX_WORDS)),
-  }
 
 
 def preprocessing_fn(inputs: Dict[str, Any],

@@ -1,0 +1,28 @@
+"""The official aclImdb layout, in pure Python (no TensorFlow import).
+
+`<split>/<pos|neg>/<ID>_<RATING>.txt`, under a directory or inside a .tar.gz.
+"""
+
+import os
+import re
+from typing import Optional, Tuple
+
+LABEL_DIRECTORIES = {'neg': 0, 'pos': 1}
+ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz')
+FILE_NAME = re.compile(r'^(\d+)_(\d+)\.txt$')
+
+
+def is_archive(path: str) -> bool:
+  return path.endswith(ARCHIVE_SUFFIXES)
+
+
+def review_location(path: str, split: str) -> Optional[Tuple[str, str]]:
+  """(label directory, file name) if `path` is a review of `split`, else None.
+
+  `path` is a file path or an archive member name, with '/' separators.
+  """
+  parts = path.replace(os.sep, '/').split('/')
+  if (len(parts) >= 3 and parts[-3] == split
+      and parts[-2] in LABEL_DIRECTORIES and parts[-1].endswith('.txt')):
+    return parts[-2], parts[-1]
+  return None
