@@ -13,7 +13,7 @@ ARGS ?=
 # Extra flags for pytest, e.g. make test PYTEST_ARGS="-k example_gen".
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lock clean
+.PHONY: venv run test lock clean kubeflow
 
 venv:
 	@scripts/ensure_venv.sh
@@ -23,6 +23,12 @@ run: venv
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Compiles the pipeline for Kubeflow Pipelines into outputs/kubeflow/ (spec +
+# serving manifests). Cluster settings come in ARGS, e.g.
+#   make kubeflow ARGS="--output-dir gs://b/imdb --data gs://b/aclImdb_v1.tar.gz --image REG/imdb:1"
+kubeflow: venv
+	$(PY) -m kubeflow.runner $(ARGS)
 
 lock:
 	scripts/lock.sh

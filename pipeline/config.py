@@ -9,10 +9,11 @@ Evaluator's thresholds and the Pusher's destination.
 import argparse
 import dataclasses
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from components.model import contract
 from components.model import settings
+from pipeline.data import is_uri
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE_DIR = os.path.join(PROJECT_ROOT, 'components', 'model')
@@ -21,7 +22,8 @@ SCHEMA_PATH = os.path.join(PROJECT_ROOT, 'pipeline', 'schema', 'schema.pbtxt')
 
 @dataclasses.dataclass
 class PipelineConfig:
-  """Everything a run can vary. Paths are absolute once built."""
+  """Everything a run can vary. Local paths are absolute once built; the
+  output and data locations may also be object-storage URIs (gs://, s3://)."""
 
   pipeline_name: str = contract.MODEL_NAME
   output_dir: str = os.path.join(PROJECT_ROOT, 'outputs')
@@ -42,6 +44,23 @@ class PipelineConfig:
   # would only add an identical version.
   push_identical_model: bool = False
   beam_direct_num_workers: int = 1
+  # Beam flags added to (or, with a --runner of their own, replacing) the
+  # in-process DirectRunner defaults, e.g. ['--runner=FlinkRunner', ...].
+  extra_beam_args: List[str] = dataclasses.field(default_factory=list)
+
+  # The curated schema, read by ImportSchemaGen when the pipeline runs.
+  schema_path: str = SCHEMA_PATH
+
+  # --- Cluster (Kubeflow Pipelines) settings; unused by the local runner.
+  image: str = 'imdb-sentiment-tfx:latest'
+  # Where kubeflow/Dockerfile puts this project inside the image: files read
+  # at run time (the curated schema) are addressed there.
+  source_root_in_image: str = '/app'
+  # (vCPUs, GiB of memory) limits per component id.
+  component_resources: Dict[str, Tuple[float, float]] = dataclasses.field(
+      default_factory=lambda: {
+          'ImdbExampleGen': (1, 4), 'StatisticsGen': (2, 8),
+          'Transform': (2, 8), 'Trainer': (2, 8), 'Evaluator': (2, 8)})
 
   @property
   def pipeline_root(self) -> str:
@@ -64,18 +83,16 @@ class PipelineConfig:
     return os.path.join(MODULE_DIR, 'preprocessing.py')
 
   @property
-  def schema_path(self) -> str:
-    return SCHEMA_PATH
-
-  @property
   def beam_pipeline_args(self) -> List[str]:
-    # The runner is named explicitly: an installed Beam must never pick one
-    # the user did not choose.
+    # The runner is always named explicitly: an installed Beam must never
+    # pick one the user did not choose.
+    if any(arg.startswith('--runner=') for arg in self.extra_beam_args):
+      return list(self.extra_beam_args)
     return [
         '--runner=DirectRunner',
         '--direct_running_mode=in_memory',
         f'--direct_num_workers={self.beam_direct_num_workers}',
-    ]
+    ] + list(self.extra_beam_args)
 
   @property
   def transform_custom_config(self) -> Dict[str, Any]:
@@ -85,6 +102,10 @@ class PipelineConfig:
   def trainer_custom_config(self) -> Dict[str, Any]:
     # The vocabulary settings go along: the model sizes its embedding by them.
     return {**self.vocabulary, **self.training}
+
+
+def absolute(path: str) -> str:
+  return path if is_uri(path) else os.path.abspath(path)
 
 
 def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -102,6 +123,14 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
       '--data-cache-dir', default=environ.get('IMDB_CACHE_DIR'),
       help='Where the downloaded archive is kept (env IMDB_CACHE_DIR).')
   parser.add_argument('--pipeline-name', default=defaults.pipeline_name)
+  parser.add_argument(
+      '--beam-arg', action='append', dest='beam_args',
+      default=environ.get('BEAM_ARGS', '').split() or [],
+      help='A Beam pipeline flag, repeatable (env BEAM_ARGS, space-separated); '
+      'one with --runner= replaces the DirectRunner defaults.')
+  parser.add_argument('--image', default=environ.get('KFP_IMAGE',
+                                                     defaults.image),
+                      help='Container image for Kubeflow (env KFP_IMAGE).')
   parser.add_argument('--eval-percent', type=int,
                       default=defaults.eval_percent)
   parser.add_argument('--min-accuracy', type=float,
@@ -130,8 +159,8 @@ def from_args(argv: Optional[Sequence[str]] = None,
   defaults = PipelineConfig()
   return PipelineConfig(
       pipeline_name=args.pipeline_name,
-      output_dir=os.path.abspath(args.output_dir),
-      data=os.path.abspath(args.data) if args.data else None,
+      output_dir=absolute(args.output_dir),
+      data=absolute(args.data) if args.data else None,
       data_cache_dir=args.data_cache_dir,
       eval_percent=args.eval_percent,
       vocabulary={key: getattr(args, key) for key in defaults.vocabulary},
@@ -140,4 +169,6 @@ def from_args(argv: Optional[Sequence[str]] = None,
       max_accuracy_drop=args.max_accuracy_drop,
       enable_cache=not args.no_cache,
       push_identical_model=args.push_identical_model,
+      extra_beam_args=list(args.beam_args),
+      image=args.image,
   )

@@ -8,6 +8,7 @@ archive is downloaded once into a cache directory and its sha256 verified.
 import dataclasses
 import hashlib
 import os
+import posixpath
 import shutil
 import sys
 import tempfile
@@ -41,8 +42,24 @@ class DataLocation:
   test_pattern: str
 
 
+def is_uri(path: str) -> bool:
+  """gs://bucket/..., s3://bucket/... and the like: not a local path."""
+  return '://' in path
+
+
 def locate(path: str) -> DataLocation:
-  """Resolves a user-given path to the ExampleGen's input base and patterns."""
+  """Resolves a user-given path to the ExampleGen's input base and patterns.
+
+  A local path is checked here; object storage (a URI) cannot be, so it must
+  name the archive or the directory holding train/ and test/ itself, and
+  ExampleGen reports what is wrong with it when the pipeline runs.
+  """
+  if is_uri(path):
+    if layout.is_archive(path):
+      name = posixpath.basename(path)
+      return DataLocation(posixpath.dirname(path), name, name)
+    return DataLocation(path.rstrip('/'), f'{contract.TRAIN_SPLIT}/*/*.txt',
+                        f'{contract.TEST_SPLIT}/*/*.txt')
   path = os.path.abspath(os.path.expanduser(path))
   if not os.path.exists(path):
     raise DataSourceError(f'{path}: no such file or directory. {_OFFLINE_HINT}')

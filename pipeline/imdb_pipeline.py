@@ -5,12 +5,13 @@ directory first on sys.path when it loads a runner, and a `pipeline.py` here
 would shadow the `pipeline` package itself.
 """
 
-from typing import List
+from typing import List, Optional, Union
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from tfx.dsl.components.base import executor_spec
+from tfx.orchestration.data_types import RuntimeParameter
 
 from components.imdb_example_gen.component import ImdbExampleGen
 from components.model import contract
@@ -61,9 +62,21 @@ def make_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
       ])])
 
 
-def create_pipeline(config: PipelineConfig,
-                    data: DataLocation) -> tfx.dsl.Pipeline:
-  """The whole pipeline, ExampleGen to Pusher."""
+def create_pipeline(
+    config: PipelineConfig,
+    data: DataLocation,
+    train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
+    local_metadata: bool = True) -> tfx.dsl.Pipeline:
+  """The whole pipeline, ExampleGen to Pusher, for every orchestrator.
+
+  Args:
+    config: the run's configuration.
+    data: what ExampleGen reads; its `input_base` may be a RuntimeParameter.
+    train_args: defaults to training on `train` by epochs (see settings.py);
+      may be a RuntimeParameter (JSON of TrainArgs) on Kubeflow.
+    local_metadata: use the SQLite ML Metadata store under the output
+      directory; orchestrators with their own store (Kubeflow) pass False.
+  """
   example_gen = ImdbExampleGen(
       input_base=data.input_base,
       train_pattern=data.train_pattern,
@@ -95,7 +108,8 @@ def create_pipeline(config: PipelineConfig,
       examples=example_gen.outputs['examples'],
       transform_graph=transform.outputs['transform_graph'],
       schema=schema_gen.outputs['schema'],
-      train_args=tfx.proto.TrainArgs(splits=[contract.TRAIN_SPLIT]),
+      train_args=train_args or tfx.proto.TrainArgs(
+          splits=[contract.TRAIN_SPLIT]),
       eval_args=tfx.proto.EvalArgs(splits=[contract.EVAL_SPLIT]),
       custom_config=config.trainer_custom_config)
 
@@ -135,5 +149,5 @@ def create_pipeline(config: PipelineConfig,
       enable_cache=config.enable_cache,
       metadata_connection_config=(
           tfx.orchestration.metadata.sqlite_metadata_connection_config(
-              config.metadata_path)),
+              config.metadata_path) if local_metadata else None),
       beam_pipeline_args=config.beam_pipeline_args)

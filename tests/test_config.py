@@ -106,3 +106,24 @@ def test_bad_data_fails_before_tensorflow_is_imported(tmp_path):
                           text=True, cwd=imdb_data.PROJECT_ROOT, timeout=120)
   assert result.returncode == 0, result.stderr
   assert 'nope: no such file or directory' in result.stderr
+
+
+def test_beam_args_extend_or_replace_the_direct_runner():
+  extended = config_lib.from_args(['--beam-arg=--direct_num_workers=2'],
+                                  environ={})
+  assert extended.beam_pipeline_args[0] == '--runner=DirectRunner'
+  assert extended.beam_pipeline_args[-1] == '--direct_num_workers=2'
+  replaced = config_lib.from_args(
+      [], environ={'BEAM_ARGS': '--runner=FlinkRunner --flink_master=h:8081'})
+  assert replaced.beam_pipeline_args == ['--runner=FlinkRunner',
+                                         '--flink_master=h:8081']
+
+
+def test_object_storage_paths_are_kept_as_uris():
+  config = config_lib.from_args(
+      ['--output-dir', 'gs://b/imdb', '--data', 's3://b/aclImdb'], environ={})
+  assert config.pipeline_root == 'gs://b/imdb/pipeline_root/imdb_sentiment'
+  assert data.locate(config.data) == data.DataLocation(
+      's3://b/aclImdb', 'train/*/*.txt', 'test/*/*.txt')
+  assert data.locate('gs://b/x/aclImdb_v1.tar.gz') == data.DataLocation(
+      'gs://b/x', 'aclImdb_v1.tar.gz', 'aclImdb_v1.tar.gz')

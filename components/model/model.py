@@ -8,6 +8,7 @@ are at hand for the verification samples exported with the model.
 """
 
 import json
+import math
 import os
 from typing import Any, Dict, List, Optional
 
@@ -204,10 +205,18 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                       params['learning_rate'])
   model.summary(print_fn=logging.info)
 
+  # By default one epoch is one pass over `train`. A step budget (TrainArgs
+  # num_steps, e.g. a Kubeflow runtime parameter) is spread over the epochs
+  # instead, so early stopping still checks `eval` `epochs` times.
+  steps_per_epoch = None
+  if fn_args.train_steps:
+    steps_per_epoch = max(1, math.ceil(fn_args.train_steps / params['epochs']))
+    train_dataset = train_dataset.repeat()
   model.fit(
       train_dataset,
       validation_data=eval_dataset,
       epochs=params['epochs'],
+      steps_per_epoch=steps_per_epoch,
       callbacks=[
           tf.keras.callbacks.EarlyStopping(
               monitor='val_loss', patience=params['early_stopping_patience'],

@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines: compile, submit and schedule the same pipeline."""

@@ -1,0 +1,160 @@
+"""Uploads, runs and schedules the compiled pipeline on Kubeflow Pipelines.
+
+    python -m kubeflow.client upload   [--host URL] [--package FILE]
+    python -m kubeflow.client run      [--host URL] [--param data_root=gs://...]
+    python -m kubeflow.client schedule [--host URL] --cron "0 0 3 * * *"
+
+The host comes from --host or KFP_HOST (the KFP API endpoint, e.g.
+http://localhost:8080 after `kubectl port-forward svc/ml-pipeline-ui 8080:80`
+in the kubeflow namespace). The package is the YAML `make kubeflow` writes.
+"""
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from typing import Dict, List, Optional, Sequence
+
+from components.model import contract
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_PACKAGE = os.path.join(PROJECT_ROOT, 'outputs', 'kubeflow',
+                               f'{contract.MODEL_NAME}_pipeline.yaml')
+PIPELINE_DISPLAY_NAME = contract.MODEL_NAME.replace('_', '-')
+DEFAULT_EXPERIMENT = PIPELINE_DISPLAY_NAME
+
+
+class KfpUnreachableError(RuntimeError):
+  """The Kubeflow Pipelines API did not answer."""
+
+
+def check_reachable(host: str, timeout_s: float = 10.0) -> None:
+  """Fails fast and clearly: the KFP SDK itself retries for half a minute."""
+  url = f'{host.rstrip("/")}/apis/v2beta1/healthz'
+  try:
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
+      response.read()
+  except urllib.error.HTTPError:
+    return  # it answered; auth or routing problems are the SDK's to report
+  except (urllib.error.URLError, OSError) as e:
+    reason = getattr(e, 'reason', e)
+    raise KfpUnreachableError(
+        f'Cannot reach Kubeflow Pipelines at {host} ({reason}). Check --host '
+        'or KFP_HOST, e.g. after `kubectl port-forward -n kubeflow '
+        'svc/ml-pipeline-ui 8080:80` use http://localhost:8080') from e
+
+
+def parse_params(pairs: Sequence[str]) -> Dict[str, str]:
+  params = {}
+  for pair in pairs:
+    name, sep, value = pair.partition('=')
+    if not sep or not name:
+      raise ValueError(f'--param {pair!r}: expected NAME=VALUE')
+    params[name] = value
+  return params
+
+
+def _client(host: str):
+  import kfp  # pylint: disable=g-import-not-at-top
+  check_reachable(host)
+  return kfp.Client(host=host)
+
+
+def upload(host: str, package: str, version: Optional[str]) -> Dict[str, str]:
+  client = _client(host)
+  pipeline_id = client.get_pipeline_id(PIPELINE_DISPLAY_NAME)
+  if pipeline_id is None:
+    pipeline = client.upload_pipeline(
+        package, pipeline_name=PIPELINE_DISPLAY_NAME,
+        description='IMDB sentiment: raw reviews to a served model (TFX).')
+    return {'pipeline_id': pipeline.pipeline_id}
+  pipeline_version = client.upload_pipeline_version(
+      package, pipeline_version_name=version or os.path.basename(package),
+      pipeline_id=pipeline_id)
+  return {'pipeline_id': pipeline_id,
+          'pipeline_version_id': pipeline_version.pipeline_version_id}
+
+
+def run(host: str, package: str, params: Dict[str, str], experiment: str,
+        run_name: Optional[str]) -> Dict[str, str]:
+  client = _client(host)
+  result = client.create_run_from_pipeline_package(
+      package, arguments=params, run_name=run_name,
+      experiment_name=experiment, enable_caching=True)
+  return {'run_id': result.run_id}
+
+
+def schedule(host: str, package: str, params: Dict[str, str], experiment: str,
+             cron: str, job_name: str, max_concurrency: int) -> Dict[str, str]:
+  """A recurring run: scheduled retraining with a KFP cron expression
+  (six fields, seconds first: '0 0 3 * * *' is every day at 03:00)."""
+  client = _client(host)
+  experiment_id = client.create_experiment(name=experiment).experiment_id
+  recurring = client.create_recurring_run(
+      experiment_id=experiment_id, job_name=job_name, cron_expression=cron,
+      max_concurrency=max_concurrency, pipeline_package_path=package,
+      params=params, enable_caching=True)
+  return {'recurring_run_id': recurring.recurring_run_id,
+          'experiment_id': experiment_id}
+
+
+def _parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  common = argparse.ArgumentParser(add_help=False)
+  common.add_argument('--host', default=os.environ.get('KFP_HOST'),
+                      help='KFP API endpoint (env KFP_HOST)')
+  common.add_argument('--package', default=DEFAULT_PACKAGE,
+                      help='compiled pipeline YAML (make kubeflow)')
+  parameters = argparse.ArgumentParser(add_help=False)
+  parameters.add_argument(
+      '--param', action='append', default=[],
+      help='runtime parameter NAME=VALUE (data_root, train_args), repeatable')
+  parameters.add_argument('--experiment', default=DEFAULT_EXPERIMENT)
+  commands = parser.add_subparsers(dest='command', required=True)
+  up = commands.add_parser('upload', parents=[common],
+                           help='upload the pipeline (or a new version)')
+  up.add_argument('--version', help='version name (default: file name)')
+  one = commands.add_parser('run', parents=[common, parameters],
+                            help='create one run')
+  one.add_argument('--run-name')
+  rec = commands.add_parser('schedule', parents=[common, parameters],
+                            help='create a recurring run')
+  rec.add_argument('--cron', required=True,
+                   help="cron expression, seconds first: '0 0 3 * * *'")
+  rec.add_argument('--job-name', default=f'{PIPELINE_DISPLAY_NAME}-retraining')
+  rec.add_argument('--max-concurrency', type=int, default=1)
+  return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  args = _parser().parse_args(argv)
+  if not args.host:
+    print('error: no Kubeflow Pipelines host: pass --host URL or set KFP_HOST',
+          file=sys.stderr)
+    return 2
+  if not os.path.exists(args.package):
+    print(f'error: {args.package}: no compiled pipeline; run `make kubeflow` '
+          'first', file=sys.stderr)
+    return 2
+  try:
+    if args.command == 'upload':
+      result = upload(args.host, args.package, args.version)
+    else:
+      params = parse_params(args.param)
+      if args.command == 'run':
+        result = run(args.host, args.package, params, args.experiment,
+                     args.run_name)
+      else:
+        result = schedule(args.host, args.package, params, args.experiment,
+                          args.cron, args.job_name, args.max_concurrency)
+  except (KfpUnreachableError, ValueError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  print(json.dumps(result))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

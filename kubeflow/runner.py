@@ -1,0 +1,143 @@
+"""Compiles the pipeline of `pipeline/imdb_pipeline.py` for Kubeflow Pipelines.
+
+    python -m kubeflow.runner --output-dir gs://bucket/imdb \\
+        --data gs://bucket/aclImdb_v1.tar.gz --image REGISTRY/imdb-sentiment-tfx:TAG
+
+writes `outputs/kubeflow/imdb_sentiment_pipeline.yaml`: a KFP v2 PipelineSpec
+(the form the KFP v2 SDK uploads), compiled by TFX's KubeflowV2DagRunner from
+the very same `create_pipeline` the local runner uses. Compiling packages the
+module files into wheels under the pipeline root, so the pipeline root must be
+writable from here (object storage credentials, or a local path for a dry run).
+"""
+
+import json
+import os
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+
+# pylint: disable=g-import-not-at-top
+from tfx import v1 as tfx
+from tfx.orchestration.data_types import RuntimeParameter
+from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+from kfp.pipeline_spec import pipeline_spec_pb2
+import yaml
+from google.protobuf import json_format
+
+from components.model import contract
+from kubeflow import serving
+from pipeline import config as config_lib
+from pipeline import data
+from pipeline import imdb_pipeline
+# pylint: enable=g-import-not-at-top
+
+PIPELINE_FILE = f'{contract.MODEL_NAME}_pipeline.yaml'
+DATA_ROOT_PARAMETER = 'data_root'
+TRAIN_ARGS_PARAMETER = 'train_args'
+
+ResourceSpec = (pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec
+                .ResourceSpec)
+
+
+def default_train_args(num_steps: Optional[int] = None) -> str:
+  """TrainArgs as the JSON a `train_args` runtime parameter carries."""
+  train_args = tfx.proto.TrainArgs(splits=[contract.TRAIN_SPLIT])
+  if num_steps:
+    train_args.num_steps = num_steps
+  return json_format.MessageToJson(train_args, indent=None)
+
+
+def build_pipeline(config: config_lib.PipelineConfig
+                   ) -> Tuple[tfx.dsl.Pipeline, List[RuntimeParameter]]:
+  """The local pipeline, with runtime parameters and cluster resources."""
+  if not config.data:
+    raise data.DataSourceError(
+        'Kubeflow runs need --data (or IMDB_DATA): the dataset archive or '
+        'aclImdb directory on storage the cluster reads, e.g. '
+        'gs://bucket/aclImdb_v1.tar.gz')
+  location = data.locate(config.data)
+  # The data root is a runtime parameter: each run (or recurring run) can
+  # point at another copy or snapshot with the same layout.
+  location = data.DataLocation(
+      input_base=RuntimeParameter(name=DATA_ROOT_PARAMETER, ptype=str,
+                                  default=location.input_base),
+      train_pattern=location.train_pattern,
+      test_pattern=location.test_pattern)
+  # TFX accepts a RuntimeParameter for the whole TrainArgs (not inside it):
+  # e.g. {"splits": ["train"], "numSteps": 2000} caps training at 2000 steps.
+  train_args = RuntimeParameter(name=TRAIN_ARGS_PARAMETER, ptype=str,
+                                default=default_train_args())
+  pipeline = imdb_pipeline.create_pipeline(config, location,
+                                           train_args=train_args,
+                                           local_metadata=False)
+  for component in pipeline.components:
+    if component.id in config.component_resources:
+      cpu, memory_gib = config.component_resources[component.id]
+      component.with_platform_config(
+          ResourceSpec(cpu_limit=cpu, memory_limit=memory_gib))
+  return pipeline, [location.input_base, train_args]
+
+
+def compile_pipeline(config: config_lib.PipelineConfig,
+                     output_dir: str) -> str:
+  """Writes the PipelineSpec YAML; returns its path."""
+  runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
+      config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
+          default_image=config.image,
+          # 2.1: the bare PipelineSpec schema the KFP v2 SDK uploads (TFX's
+          # .json output is a Vertex PipelineJob wrapper, which KFP refuses).
+          use_pipeline_spec_2_1=True))
+  pipeline, parameters = build_pipeline(config)
+  spec = runner.run(pipeline, write_out=False)['pipelineSpec']
+  # TFX's compiler declares the runtime parameters without their defaults and
+  # keeps the pipeline root in the Vertex job wrapper only; a bare
+  # PipelineSpec carries both itself.
+  root_parameters = spec['root']['inputDefinitions']['parameters']
+  for parameter in parameters:
+    root_parameters[parameter.name]['defaultValue'] = parameter.default
+  spec['defaultPipelineRoot'] = config.pipeline_root
+  os.makedirs(output_dir, exist_ok=True)
+  path = os.path.join(output_dir, PIPELINE_FILE)
+  with open(path, 'w') as f:
+    f.write(f'# KFP v2 PipelineSpec of {spec["pipelineInfo"]["name"]}, '
+            'compiled by kubeflow/runner.py; do not edit.\n')
+    yaml.safe_dump(spec, f, sort_keys=False)
+  return path
+
+
+def cluster_config(argv: Optional[Sequence[str]] = None
+                   ) -> config_lib.PipelineConfig:
+  """The run configuration, with paths as the containers will see them."""
+  config = config_lib.from_args(argv)
+  # KFP pipeline names allow [a-z0-9-] only.
+  config.pipeline_name = config.pipeline_name.replace('_', '-')
+  config.schema_path = os.path.join(
+      config.source_root_in_image,
+      os.path.relpath(config_lib.SCHEMA_PATH, config_lib.PROJECT_ROOT))
+  return config
+
+
+def main(argv=None) -> int:
+  config = cluster_config(argv)
+  output_dir = os.environ.get(
+      'KFP_PIPELINE_DIR',
+      os.path.join(config_lib.PROJECT_ROOT, 'outputs', 'kubeflow'))
+  try:
+    path = compile_pipeline(config, output_dir)
+  except data.DataSourceError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  manifests = []
+  for name, text in serving.render(config).items():
+    manifests.append(os.path.join(output_dir, name))
+    with open(manifests[-1], 'w') as f:
+      f.write(text)
+  print(json.dumps({'pipeline_spec': path, 'serving_manifests': manifests,
+                    'image': config.image,
+                    'pipeline_root': config.pipeline_root}))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main(sys.argv[1:]))
