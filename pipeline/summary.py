@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
 import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.writers import eval_config_writer
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
@@ -107,10 +108,12 @@ def _summarize(run_id, components, outputs) -> RunSummary:
 
 def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
   """The candidate's metrics on the whole evaluated split."""
-  result = tfma.load_eval_result(evaluation_uri, model_name='candidate') if (
-      os.path.isdir(os.path.join(evaluation_uri, 'metrics'))) else None
-  if result is None:
-    result = tfma.load_eval_result(evaluation_uri)
+  # With a baseline the evaluation holds two models' metrics: pick the
+  # candidate's explicitly.
+  _, _, _, model_locations = eval_config_writer.load_eval_run(evaluation_uri)
+  model_name = (tfma.CANDIDATE_KEY if tfma.CANDIDATE_KEY in model_locations
+                else None)
+  result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
   for slice_key, slice_metrics in result.slicing_metrics:
     if slice_key == ():
       flat = {}
