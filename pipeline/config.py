@@ -108,6 +108,16 @@ def absolute(path: str) -> str:
   return path if is_uri(path) else os.path.abspath(path)
 
 
+def _resource_limit(text: str) -> Tuple[str, Tuple[float, float]]:
+  component, _, limits = text.partition('=')
+  cpu, _, memory = limits.partition(',')
+  try:
+    return component, (float(cpu), float(memory))
+  except ValueError:
+    raise argparse.ArgumentTypeError(
+        f'{text!r}: expected COMPONENT=CPUS,GIB, e.g. Trainer=4,16') from None
+
+
 def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
   defaults = PipelineConfig()
   parser = argparse.ArgumentParser(
@@ -131,6 +141,11 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
   parser.add_argument('--image', default=environ.get('KFP_IMAGE',
                                                      defaults.image),
                       help='Container image for Kubeflow (env KFP_IMAGE).')
+  parser.add_argument(
+      '--resources', action='append', default=[], type=_resource_limit,
+      metavar='COMPONENT=CPUS,GIB',
+      help='Kubeflow CPU/memory limits of a component, e.g. Trainer=4,16; '
+      'repeatable, overrides the defaults per component.')
   parser.add_argument('--eval-percent', type=int,
                       default=defaults.eval_percent)
   parser.add_argument('--min-accuracy', type=float,
@@ -171,4 +186,6 @@ def from_args(argv: Optional[Sequence[str]] = None,
       push_identical_model=args.push_identical_model,
       extra_beam_args=list(args.beam_args),
       image=args.image,
+      component_resources={**defaults.component_resources,
+                           **dict(args.resources)},
   )

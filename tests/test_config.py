@@ -127,3 +127,14 @@ def test_object_storage_paths_are_kept_as_uris():
       's3://b/aclImdb', 'train/*/*.txt', 'test/*/*.txt')
   assert data.locate('gs://b/x/aclImdb_v1.tar.gz') == data.DataLocation(
       'gs://b/x', 'aclImdb_v1.tar.gz', 'aclImdb_v1.tar.gz')
+
+
+def test_resources_flag_overrides_per_component():
+  config = config_lib.from_args(['--resources', 'Trainer=4,16',
+                                 '--resources', 'Pusher=0.5,1'], environ={})
+  assert config.component_resources['Trainer'] == (4.0, 16.0)
+  assert config.component_resources['Pusher'] == (0.5, 1.0)
+  assert config.component_resources['Transform'] == (
+      config_lib.PipelineConfig().component_resources['Transform'])
+  with pytest.raises(SystemExit):
+    config_lib.from_args(['--resources', 'Trainer=lots'], environ={})

@@ -1,0 +1,94 @@
+"""run_fn as the Trainer calls it, on a few generated reviews (no pipeline)."""
+
+import math
+import os
+import random
+
+import pytest
+import tensorflow as tf
+from tfx.components.trainer import fn_args_utils
+from tfx.components.util import tfxio_utils
+from tfx.types import artifact_utils
+from tfx.types import standard_artifacts
+
+import imdb_data
+import transform_util
+from components.model import contract
+from components.model import model as model_lib
+
+_CONFIG = {'vocabulary_size': 200, 'vocabulary_min_frequency': 1,
+           'num_oov_buckets': 1, 'ngram_max': 2, 'max_words': 40,
+           'epochs': 3, 'batch_size': 16, 'embedding_dim': 8}
+
+
+def _write_split(uri, split, reviews):
+  split_dir = os.path.join(uri, f'Split-{split}')
+  os.makedirs(split_dir)
+  with tf.io.TFRecordWriter(os.path.join(split_dir, 'data.gz'),
+                            options='GZIP') as writer:
+    for review in reviews:
+      writer.write(review.to_example().SerializeToString())
+  return os.path.join(split_dir, '*')
+
+
+def _fn_args(tmp_path, train_steps):
+  rng = random.Random(5)
+  reviews = [imdb_data.reviews.Review(
+      f'train/x/{i}', i % 2, 9 if i % 2 else 2,
+      imdb_data.generated_review(rng, i % 2 == 1).encode()) for i in range(120)]
+  transform_util.analyze_and_transform(
+      [{'text': r.text, 'label': r.label, 'rating': r.rating}
+       for r in reviews[:100]], _CONFIG, str(tmp_path / 'transform'))
+  examples = standard_artifacts.Examples()
+  examples.uri = str(tmp_path / 'examples')
+  examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
+  train = _write_split(examples.uri, 'train', reviews[:100])
+  evals = _write_split(examples.uri, 'eval', reviews[100:])
+  return fn_args_utils.FnArgs(
+      train_files=[train], eval_files=[evals], train_steps=train_steps,
+      transform_output=str(tmp_path / 'transform'),
+      serving_model_dir=str(tmp_path / 'serving'),
+      model_run_dir=str(tmp_path / 'logs'),
+      custom_config=_CONFIG,
+      data_accessor=fn_args_utils.DataAccessor(
+          tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact(
+              [examples], []),
+          record_batch_factory=None, data_view_decode_fn=None))
+
+
+@pytest.fixture()
+def fit_calls(monkeypatch):
+  """Records the arguments of each Model.fit, then trains for real."""
+  calls = []
+  original = tf.keras.Model.fit
+
+  def recording_fit(self, *args, **kwargs):
+    history = original(self, *args, **kwargs)
+    calls.append((kwargs, history))
+    return history
+
+  monkeypatch.setattr(tf.keras.Model, 'fit', recording_fit)
+  return calls
+
+
+@pytest.mark.parametrize('train_steps', [None, 10])
+def test_run_fn_trains_and_exports_the_contract(tmp_path, fit_calls,
+                                                train_steps):
+  model_lib.run_fn(_fn_args(tmp_path, train_steps))
+  [(kwargs, history)] = fit_calls
+  assert kwargs['epochs'] == _CONFIG['epochs']
+  if train_steps:
+    # A step budget is spread over the epochs.
+    assert kwargs['steps_per_epoch'] == math.ceil(
+        train_steps / _CONFIG['epochs'])
+  else:
+    assert kwargs['steps_per_epoch'] is None  # one pass over train per epoch
+  assert 1 <= len(history.history['loss']) <= _CONFIG['epochs']
+  serving = str(tmp_path / 'serving')
+  for path in ('saved_model.pb', f'assets/{contract.VOCABULARY_NAME}',
+               f'assets.extra/{contract.WARMUP_FILE}',
+               f'assets.extra/{contract.VERIFICATION_FILE}'):
+    assert os.path.exists(os.path.join(serving, path)), path
+  with open(os.path.join(serving, 'assets.extra',
+                         contract.VERIFICATION_FILE)) as f:
+    assert len(f.readlines()) == 20  # every eval review, fewer than 32
