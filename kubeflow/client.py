@@ -18,11 +18,12 @@ import urllib.request
 from typing import Dict, List, Optional, Sequence
 
 from components.model import contract
+from kubeflow import DEFAULT_PIPELINE_DIR
+from kubeflow import PIPELINE_FILE
+from kubeflow import kubernetes_name
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_PACKAGE = os.path.join(PROJECT_ROOT, 'outputs', 'kubeflow',
-                               f'{contract.MODEL_NAME}_pipeline.yaml')
-PIPELINE_DISPLAY_NAME = contract.MODEL_NAME.replace('_', '-')
+DEFAULT_PACKAGE = os.path.join(DEFAULT_PIPELINE_DIR, PIPELINE_FILE)
+PIPELINE_DISPLAY_NAME = kubernetes_name(contract.MODEL_NAME)
 DEFAULT_EXPERIMENT = PIPELINE_DISPLAY_NAME
 
 

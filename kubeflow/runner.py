@@ -26,13 +26,13 @@ import yaml
 from google.protobuf import json_format
 
 from components.model import contract
+import kubeflow
 from kubeflow import serving
 from pipeline import config as config_lib
 from pipeline import data
 from pipeline import imdb_pipeline
 # pylint: enable=g-import-not-at-top
 
-PIPELINE_FILE = f'{contract.MODEL_NAME}_pipeline.yaml'
 DATA_ROOT_PARAMETER = 'data_root'
 TRAIN_ARGS_PARAMETER = 'train_args'
 
@@ -98,7 +98,7 @@ def compile_pipeline(config: config_lib.PipelineConfig,
     root_parameters[parameter.name]['defaultValue'] = parameter.default
   spec['defaultPipelineRoot'] = config.pipeline_root
   os.makedirs(output_dir, exist_ok=True)
-  path = os.path.join(output_dir, PIPELINE_FILE)
+  path = os.path.join(output_dir, kubeflow.PIPELINE_FILE)
   with open(path, 'w') as f:
     f.write(f'# KFP v2 PipelineSpec of {spec["pipelineInfo"]["name"]}, '
             'compiled by kubeflow/runner.py; do not edit.\n')
@@ -110,8 +110,7 @@ def cluster_config(argv: Optional[Sequence[str]] = None
                    ) -> config_lib.PipelineConfig:
   """The run configuration, with paths as the containers will see them."""
   config = config_lib.from_args(argv)
-  # KFP pipeline names allow [a-z0-9-] only.
-  config.pipeline_name = config.pipeline_name.replace('_', '-')
+  config.pipeline_name = kubeflow.kubernetes_name(config.pipeline_name)
   config.schema_path = os.path.join(
       config.source_root_in_image,
       os.path.relpath(config_lib.SCHEMA_PATH, config_lib.PROJECT_ROOT))
@@ -120,9 +119,8 @@ def cluster_config(argv: Optional[Sequence[str]] = None
 
 def main(argv=None) -> int:
   config = cluster_config(argv)
-  output_dir = os.environ.get(
-      'KFP_PIPELINE_DIR',
-      os.path.join(config_lib.PROJECT_ROOT, 'outputs', 'kubeflow'))
+  output_dir = os.environ.get('KFP_PIPELINE_DIR',
+                              kubeflow.DEFAULT_PIPELINE_DIR)
   try:
     path = compile_pipeline(config, output_dir)
   except data.DataSourceError as e:

@@ -17,12 +17,13 @@ from typing import Dict
 import yaml
 
 from components.model import contract
+from kubeflow import kubernetes_name
 from pipeline.config import PipelineConfig
 
 TF_SERVING_IMAGE = 'tensorflow/serving:2.16.1'  # the TensorFlow the model uses
 REST_PORT = 8501  # TF Serving's REST API
 GRPC_PORT = 8500
-APP_NAME = contract.MODEL_NAME.replace('_', '-')  # Kubernetes names: [a-z0-9-]
+APP_NAME = kubernetes_name(contract.MODEL_NAME)
 
 
 def models_config(config: PipelineConfig) -> str:

@@ -13,12 +13,9 @@ from typing import Dict, List
 from absl import logging
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import v1 as tfx
+from tfx.components.example_validator import executor as validator_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
-
-_BLESSED_PROPERTY = 'blessed'
-# Written by ExampleValidator into each split's directory.
-_ANOMALIES_FILE = 'SchemaDiff.pb'
 
 
 def anomalies_of(anomalies: tfx.types.standard_artifacts.ExampleAnomalies
@@ -27,7 +24,8 @@ def anomalies_of(anomalies: tfx.types.standard_artifacts.ExampleAnomalies
   found = {}
   for split in artifact_utils.decode_split_names(anomalies.split_names):
     path = os.path.join(
-        artifact_utils.get_split_uri([anomalies], split), _ANOMALIES_FILE)
+        artifact_utils.get_split_uri([anomalies], split),
+        validator_executor.DEFAULT_FILE_NAME)
     report = anomalies_pb2.Anomalies()
     report.ParseFromString(io_utils.read_bytes_file(path))
     reasons = [
@@ -49,8 +47,10 @@ def check_anomalies(
     anomalies: tfx.types.standard_artifacts.ExampleAnomalies) -> None:
   """Raises DataAnomaliesError if any split has anomalies."""
   found = anomalies_of(anomalies)
-  blessed = anomalies.get_json_value_custom_property(_BLESSED_PROPERTY) or {}
-  if found or any(value != 1 for value in blessed.values()):
+  blessed = anomalies.get_json_value_custom_property(
+      validator_executor.ARTIFACT_PROPERTY_BLESSED_KEY) or {}
+  if found or any(value != validator_executor.BLESSED_VALUE
+                   for value in blessed.values()):
     lines = [f'  {split}: {reason}'
              for split, reasons in found.items() for reason in reasons]
     raise DataAnomaliesError(
