@@ -160,9 +160,21 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
       help='Push a blessed model even if the serving directory already has '
       'a version with the same SavedModel fingerprint '
       '(env PUSH_IDENTICAL_MODEL=1).')
+  # One flag per tokenization/training setting, typed by its default.
   for key, value in {**defaults.vocabulary, **defaults.training}.items():
-    parser.add_argument('--' + key.replace('_', '-'), type=type(value),
-                        default=value)
+    flag = '--' + key.replace('_', '-')
+    if key == 'tokenization':
+      parser.add_argument(flag, choices=contract.TOKENIZATIONS, default=value)
+    elif isinstance(value, bool):
+      parser.add_argument(flag, action=argparse.BooleanOptionalAction,
+                          default=value)
+    elif key == 'pretrained_embeddings':
+      parser.add_argument(
+          flag, default=value, type=lambda path: absolute(path) if path else '',
+          metavar='PATH', help='GloVe/word2vec text file to initialize the '
+          'n-gram embeddings from (vocabulary tokenization only).')
+    else:
+      parser.add_argument(flag, type=type(value), default=value)
   return parser
 
 

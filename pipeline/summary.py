@@ -21,7 +21,7 @@ _STATE_NAMES = {
     metadata_store_pb2.Execution.CANCELED: 'canceled',
 }
 _SUMMARY_METRICS = ('example_count', 'binary_accuracy', 'auc', 'precision',
-                    'recall', 'calibration')
+                    'recall', 'calibration', 'mean_absolute_error')
 
 
 @dataclasses.dataclass

@@ -16,17 +16,17 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_ARCHIVE = os.path.join(
     os.path.dirname(PROJECT_ROOT), 'shared', 'data', 'aclImdb_dev.tar.gz')
 
-_POSITIVE = ['great', 'wonderful', 'loved', 'brilliant', 'superb', 'moving',
-             'excellent', 'enjoyable', 'masterpiece', 'charming']
-_NEGATIVE = ['awful', 'boring', 'terrible', 'waste', 'hated', 'dull',
-             'horrible', 'worst', 'stupid', 'mess']
+POSITIVE_WORDS = ['great', 'wonderful', 'loved', 'brilliant', 'superb', 'moving',
+                  'excellent', 'enjoyable', 'masterpiece', 'charming']
+NEGATIVE_WORDS = ['awful', 'boring', 'terrible', 'waste', 'hated', 'dull',
+                  'horrible', 'worst', 'stupid', 'mess']
 _NEUTRAL = ['the', 'movie', 'film', 'plot', 'actor', 'scene', 'story', 'and',
             'was', 'director', 'ending', 'music', 'a', 'it', 'this', 'of']
 
 
 def generated_review(rng: random.Random, positive: bool) -> str:
   words = [rng.choice(_NEUTRAL) for _ in range(rng.randint(15, 60))]
-  cues = _POSITIVE if positive else _NEGATIVE
+  cues = POSITIVE_WORDS if positive else NEGATIVE_WORDS
   for _ in range(rng.randint(2, 5)):
     words.insert(rng.randrange(len(words)), rng.choice(cues))
   sentence = ' '.join(words).capitalize()

@@ -40,6 +40,27 @@ def test_flags_override_environment_and_reach_custom_configs(tmp_path):
   assert config.push_identical_model
 
 
+def test_tokenization_and_embedding_flags(tmp_path):
+  vectors = tmp_path / 'glove.txt'
+  config = config_lib.from_args(
+      ['--tokenization', 'hashing', '--hash-buckets', '4096',
+       '--pretrained-embeddings', str(vectors),
+       '--no-train-pretrained-embeddings'], environ={})
+  assert config.transform_custom_config['tokenization'] == contract.HASHING
+  assert config.transform_custom_config['hash_buckets'] == 4096
+  assert config.trainer_custom_config['pretrained_embeddings'] == str(vectors)
+  assert config.trainer_custom_config['train_pretrained_embeddings'] is False
+  defaults = config_lib.from_args([], environ={})
+  assert defaults.trainer_custom_config['train_pretrained_embeddings'] is True
+  assert defaults.trainer_custom_config['pretrained_embeddings'] == ''
+
+
+def test_unknown_tokenization_is_a_usage_error(capsys):
+  with pytest.raises(SystemExit):
+    config_lib.from_args(['--tokenization', 'bpe'], environ={})
+  assert "invalid choice: 'bpe'" in capsys.readouterr().err
+
+
 def test_default_output_dir_is_outputs_in_the_project():
   config = config_lib.from_args([], environ={})
   assert config.output_dir == os.path.join(imdb_data.PROJECT_ROOT, 'outputs')
@@ -68,15 +89,23 @@ def test_create_pipeline_wires_every_component(tmp_path):
   assert pipeline.pipeline_info.pipeline_root == config.pipeline_root
 
 
-def test_eval_config_reads_probabilities_and_gates_on_the_whole_split():
+def test_eval_config_judges_both_heads_and_gates_on_sentiment():
   eval_config = imdb_pipeline.make_eval_config(
       config_lib.PipelineConfig(min_accuracy=0.7, max_accuracy_drop=0.02))
   [spec] = eval_config.model_specs
-  assert spec.prediction_key == contract.PROBABILITY_OUTPUT_KEY
+  assert dict(spec.label_keys) == {
+      contract.PROBABILITY_OUTPUT_KEY: contract.LABEL_KEY,
+      contract.RATING_OUTPUT_KEY: contract.RATING_KEY}
   assert spec.signature_name == contract.EXAMPLES_SIGNATURE
   assert [list(s.feature_keys) for s in eval_config.slicing_specs] == [
       [], [contract.RATING_KEY], [contract.LENGTH_BUCKET_KEY]]
-  accuracy = next(m for m in eval_config.metrics_specs[0].metrics
+  sentiment, rating = eval_config.metrics_specs
+  assert list(sentiment.output_names) == [contract.PROBABILITY_OUTPUT_KEY]
+  assert list(rating.output_names) == [contract.RATING_OUTPUT_KEY]
+  assert 'MeanAbsoluteError' in [m.class_name for m in rating.metrics]
+  assert not any(m.per_slice_thresholds or m.threshold.ListFields()
+                 for m in rating.metrics)  # reported, never gating
+  accuracy = next(m for m in sentiment.metrics
                   if m.class_name == 'BinaryAccuracy')
   [per_slice] = accuracy.per_slice_thresholds
   assert list(per_slice.slicing_specs[0].feature_keys) == []

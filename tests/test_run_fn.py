@@ -6,6 +6,7 @@ import random
 
 import pytest
 import tensorflow as tf
+import tensorflow_transform as tft
 from tfx.components.trainer import fn_args_utils
 from tfx.components.util import tfxio_utils
 from tfx.types import artifact_utils
@@ -31,14 +32,15 @@ def _write_split(uri, split, reviews):
   return os.path.join(split_dir, '*')
 
 
-def _fn_args(tmp_path, train_steps):
+def _fn_args(tmp_path, train_steps, config=None):
+  config = config or _CONFIG
   rng = random.Random(5)
   reviews = [imdb_data.reviews.Review(
       f'train/x/{i}', i % 2, 9 if i % 2 else 2,
       imdb_data.generated_review(rng, i % 2 == 1).encode()) for i in range(120)]
   transform_util.analyze_and_transform(
       [{'text': r.text, 'label': r.label, 'rating': r.rating}
-       for r in reviews[:100]], _CONFIG, str(tmp_path / 'transform'))
+       for r in reviews[:100]], config, str(tmp_path / 'transform'))
   examples = standard_artifacts.Examples()
   examples.uri = str(tmp_path / 'examples')
   examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
@@ -49,7 +51,7 @@ def _fn_args(tmp_path, train_steps):
       transform_output=str(tmp_path / 'transform'),
       serving_model_dir=str(tmp_path / 'serving'),
       model_run_dir=str(tmp_path / 'logs'),
-      custom_config=_CONFIG,
+      custom_config=config,
       data_accessor=fn_args_utils.DataAccessor(
           tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact(
               [examples], []),
@@ -92,3 +94,57 @@ def test_run_fn_trains_and_exports_the_contract(tmp_path, fit_calls,
   with open(os.path.join(serving, 'assets.extra',
                          contract.VERIFICATION_FILE)) as f:
     assert len(f.readlines()) == 20  # every eval review, fewer than 32
+  # Term vectors for TensorBoard's projector, beside the training logs.
+  logs = str(tmp_path / 'logs')
+  with open(os.path.join(logs, 'projector', 'metadata.tsv')) as f:
+    terms = f.read().splitlines()
+  with open(os.path.join(logs, 'projector', 'vectors.tsv')) as f:
+    vectors = f.read().splitlines()
+  assert len(terms) == len(vectors) > 0
+  assert all(len(row.split('\t')) == _CONFIG['embedding_dim']
+             for row in vectors)
+  assert os.path.exists(os.path.join(logs, 'projector_config.pbtxt'))
+
+
+def test_run_fn_with_hashing_exports_no_vocabulary_nor_similar_terms(
+    tmp_path, fit_calls):
+  config = {**_CONFIG, 'tokenization': contract.HASHING, 'hash_buckets': 512}
+  model_lib.run_fn(_fn_args(tmp_path, None, config))
+  serving = str(tmp_path / 'serving')
+  assert not os.path.exists(
+      os.path.join(serving, 'assets', contract.VOCABULARY_NAME))
+  loaded = tf.saved_model.load(serving)
+  assert contract.SIMILAR_TERMS_SIGNATURE not in loaded.signatures
+  out = loaded.signatures[contract.SERVING_SIGNATURE](
+      text=tf.constant(['a great film']))
+  assert out[contract.PROBABILITY_OUTPUT_KEY].shape == (1,)
+
+
+def test_run_fn_starts_from_pretrained_vectors_and_can_freeze_them(
+    tmp_path, fit_calls, monkeypatch):
+  vectors_file = tmp_path / 'vectors.txt'
+  vectors_file.write_text(''.join(
+      f'{word} {" ".join(["0.25"] * 4)}\n'
+      for word in imdb_data.POSITIVE_WORDS + imdb_data.NEGATIVE_WORDS))
+  config = {**_CONFIG, 'pretrained_embeddings': str(vectors_file),
+            'train_pretrained_embeddings': False}
+  built = []
+  original = model_lib.build_model
+
+  def recording_build_model(*args, **kwargs):
+    built.append(original(*args, **kwargs))
+    return built[-1]
+
+  monkeypatch.setattr(model_lib, 'build_model', recording_build_model)
+  model_lib.run_fn(_fn_args(tmp_path, None, config))
+  [model] = built
+  layer = model.get_layer(model_lib.EMBEDDING_LAYER)
+  # The dimension follows the file; frozen vectors are still the file's.
+  assert layer.embeddings.shape[1] == 4 and not layer.trainable_weights
+  vocabulary = [t.decode() for t in tft.TFTransformOutput(
+      str(tmp_path / 'transform')).vocabulary_by_name(contract.VOCABULARY_NAME)]
+  cue_words = imdb_data.POSITIVE_WORDS + imdb_data.NEGATIVE_WORDS
+  found = [i for i, term in enumerate(vocabulary) if term in cue_words]
+  assert found
+  for term_id in found:
+    assert layer.embeddings.numpy()[term_id].tolist() == [0.25] * 4

@@ -19,7 +19,10 @@ EVAL_SPLIT = 'eval'
 TEST_SPLIT = 'test'
 
 # --- Transformed features, outputs of `preprocessing_fn`.
-TOKEN_IDS_KEY = 'token_ids'  # int64 [max_tokens]: n-gram ids + 1, 0 = padding
+# int64, ragged [batch, (n-grams)]: the distinct n-gram ids of a review.
+TOKEN_IDS_KEY = 'token_ids'
+# float32, ragged like token_ids: each id's naive-Bayes log-count ratio.
+TOKEN_WEIGHTS_KEY = 'token_weights'
 LENGTH_BUCKET_KEY = 'length_bucket'  # bytes: review length in words, bucketed
 
 # Words per review at the bucket edges; used for TFMA slices.
@@ -30,13 +33,21 @@ LENGTH_BUCKET_NAMES = ('0-99', '100-199', '200-399', '400+')
 # asset of the transform graph).
 VOCABULARY_NAME = 'ngram_vocabulary'
 
+# How n-grams become ids: a learnt vocabulary, or hashing (no vocabulary).
+VOCABULARY = 'vocabulary'
+HASHING = 'hashing'
+TOKENIZATIONS = (VOCABULARY, HASHING)
+
 # Tokenization and vocabulary defaults. The pipeline configuration can override
 # them; the values reach preprocessing_fn and run_fn through `custom_config`.
-DEFAULT_VOCABULARY_SIZE = 100_000  # most frequent n-grams kept
+DEFAULT_VOCABULARY_SIZE = 500_000  # most frequent n-grams kept
 DEFAULT_VOCABULARY_MIN_FREQUENCY = 2  # n-grams seen fewer times are OOV
 DEFAULT_NUM_OOV_BUCKETS = 1
-DEFAULT_NGRAM_MAX = 2  # 1 = unigrams, 2 = unigrams + bigrams, ...
-DEFAULT_MAX_WORDS = 400  # words kept per review before n-grams are formed
+DEFAULT_HASH_BUCKETS = 1 << 20  # with tokenization = hashing
+DEFAULT_NGRAM_MAX = 3  # 1 = unigrams, 2 = unigrams + bigrams, ...
+DEFAULT_MAX_WORDS = 1000  # words kept per review before n-grams are formed
+# Additive smoothing of the naive-Bayes n-gram counts.
+DEFAULT_NB_SMOOTHING = 1.0
 
 # --- The serving contract.
 MODEL_NAME = 'imdb_sentiment'  # the model name under TF Serving
@@ -47,10 +58,21 @@ SERVING_INPUT_KEY = 'text'  # 1-D tf.string of raw reviews
 EXAMPLES_INPUT_KEY = 'examples'  # 1-D tf.string of serialized tf.Examples
 PROBABILITY_OUTPUT_KEY = 'probability'  # float32 [batch], P(positive)
 LABEL_OUTPUT_KEY = 'label'  # string [batch], one of LABEL_NAMES
+RATING_OUTPUT_KEY = 'rating'  # float32 [batch], predicted stars, 1-10
 LABEL_NAMES = ('negative', 'positive')  # index = label value
+MIN_RATING, MAX_RATING = 1, 10
+
+# `similar_terms` (vocabulary models only): raw text in, the review's nearest
+# vocabulary terms by cosine similarity of embeddings out.
+SIMILAR_TERMS_SIGNATURE = 'similar_terms'
+SIMILAR_TERM_OUTPUT_KEY = 'term'  # string [batch, k]
+SIMILARITY_OUTPUT_KEY = 'score'  # float32 [batch, k], cosine similarity
+NUM_SIMILAR_TERMS = 10
 DECISION_THRESHOLD = 0.5
 
 # Files shipped inside every exported model, under assets.extra/.
 WARMUP_FILE = 'tf_serving_warmup_requests'
 VERIFICATION_FILE = 'verification.jsonl'
 NUM_VERIFICATION_SAMPLES = 32
+# Term embeddings written for TensorBoard's projector (the most frequent).
+NUM_PROJECTOR_TERMS = 10_000

@@ -6,7 +6,7 @@ no tensorflow_text ops, no py_func. The helpers are plain TF functions and are
 unit-tested without a pipeline.
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -43,11 +43,6 @@ def ngrams(words: tf.RaggedTensor, ngram_max: int) -> tf.RaggedTensor:
       words, ngram_width=tuple(range(1, ngram_max + 1)), separator=' ')
 
 
-def max_tokens(max_words: int, ngram_max: int) -> int:
-  """Number of n-grams a review of `max_words` words yields at most."""
-  return sum(max_words - n + 1 for n in range(1, ngram_max + 1))
-
-
 def length_bucket(words: tf.RaggedTensor) -> tf.Tensor:
   """Bucket name of each review's length in words (for evaluation slices)."""
   num_words = tf.cast(words.row_lengths(), tf.int64)
@@ -56,9 +51,74 @@ def length_bucket(words: tf.RaggedTensor) -> tf.Tensor:
   return tf.gather(tf.constant(contract.LENGTH_BUCKET_NAMES), index)
 
 
-def pad_ids(ids: tf.RaggedTensor, length: int) -> tf.Tensor:
-  """Shifts ids by one so that 0 is padding, then pads/truncates to `length`."""
-  return (ids + 1).to_tensor(default_value=0, shape=[None, length])
+def unique_per_row(ids: tf.RaggedTensor, num_ids: int) -> tf.RaggedTensor:
+  """Drops repeated ids within each row, keeping first occurrences in order.
+
+  The model reads a review as a set of n-grams (binarized, as NBSVM does):
+  a word repeated ten times is evidence once. Vectorized over the batch by
+  making every (row, id) pair one int64 key.
+  """
+  keys = ids.value_rowids() * num_ids + ids.values
+  unique_keys, _ = tf.unique(keys)
+  return tf.RaggedTensor.from_value_rowids(
+      unique_keys % num_ids, unique_keys // num_ids, nrows=ids.nrows())
+
+
+def term_ids(terms: tf.RaggedTensor, settings: Dict[str, Any]
+             ) -> Tuple[tf.RaggedTensor, int]:
+  """Maps n-grams to ids in [0, num_ids), by vocabulary or by hashing.
+
+  A vocabulary (top-k most frequent n-grams of `train`, rarer ones share the
+  OOV buckets) is computed by a tf.Transform analyzer and becomes an asset of
+  the graph. Hashing needs no analysis and gives every model the same id
+  space, so a model trained on one span can be warm-started on the next.
+  Returns the ids and `num_ids`, a static upper bound of the id space.
+  """
+  if settings['tokenization'] == contract.HASHING:
+    num_ids = settings['hash_buckets']
+    return tf.strings.to_hash_bucket_fast(terms, num_ids), num_ids
+  ids = tft.compute_and_apply_vocabulary(
+      terms,
+      top_k=settings['vocabulary_size'],
+      frequency_threshold=settings['vocabulary_min_frequency'],
+      num_oov_buckets=settings['num_oov_buckets'],
+      vocab_filename=contract.VOCABULARY_NAME)
+  # Vocabulary ids come first, then the OOV buckets; the vocabulary may come
+  # out smaller than top_k, never larger.
+  return ids, settings['vocabulary_size'] + settings['num_oov_buckets']
+
+
+def documents_per_id(ids: tf.RaggedTensor, num_ids: int) -> tf.Tensor:
+  """How many reviews of the batch contain each id: float32 [num_ids]."""
+  return tf.math.unsorted_segment_sum(
+      tf.ones_like(ids.values, tf.float32), ids.values, num_ids)
+
+
+def log_count_ratio(positive_counts: tf.Tensor, negative_counts: tf.Tensor,
+                    smoothing: float) -> tf.Tensor:
+  """Naive-Bayes log-count ratio per id (Wang & Manning 2012): how much more
+  often an n-gram occurs in positive than in negative reviews, smoothed."""
+  positive = positive_counts + smoothing
+  negative = negative_counts + smoothing
+  return (tf.math.log(positive / tf.reduce_sum(positive))
+          - tf.math.log(negative / tf.reduce_sum(negative)))
+
+
+def nb_log_count_ratios(ids: tf.RaggedTensor, labels: tf.Tensor,
+                        num_ids: int, smoothing: float) -> tf.Tensor:
+  """tf.Transform analyzer: the log-count ratio of every id over `train`.
+
+  Each batch contributes its per-id document counts by class; `tft.sum`
+  adds them up over the dataset, so the ratios become a constant of the
+  Transform graph and serving needs no labels.
+  """
+  positive_rows = tf.ragged.boolean_mask(ids, tf.equal(labels, 1))
+  negative_rows = tf.ragged.boolean_mask(ids, tf.not_equal(labels, 1))
+  counts = tf.stack([documents_per_id(positive_rows, num_ids),
+                     documents_per_id(negative_rows, num_ids)])
+  # Shape [1, 2, num_ids]: one partial sum per batch, summed over batches.
+  totals = tft.sum(counts[tf.newaxis], reduce_instance_dims=False)
+  return log_count_ratio(totals[0], totals[1], smoothing)
 
 
 def preprocessing_fn(inputs: Dict[str, Any],
@@ -67,22 +127,21 @@ def preprocessing_fn(inputs: Dict[str, Any],
   """tf.Transform entry point: raw features in, model features out.
 
   At serving time only `text` is fed; outputs that depend on the label or
-  rating are pruned from the graph by tf.Transform.
+  rating are pruned from the graph by tf.Transform (the log-count ratios are
+  analyzer results, i.e. constants, by then).
   """
   settings = vocabulary_settings(custom_config)
   text = tf.reshape(inputs[contract.TEXT_KEY], [-1])
   words = split_words(text)
   kept_words = words[:, :settings['max_words']]
-  terms = ngrams(kept_words, settings['ngram_max'])
-  ids = tft.compute_and_apply_vocabulary(
-      terms,
-      top_k=settings['vocabulary_size'],
-      frequency_threshold=settings['vocabulary_min_frequency'],
-      num_oov_buckets=settings['num_oov_buckets'],
-      vocab_filename=contract.VOCABULARY_NAME)
+  ids, num_ids = term_ids(ngrams(kept_words, settings['ngram_max']), settings)
+  ids = unique_per_row(ids, num_ids)
+  labels = tf.reshape(inputs[contract.LABEL_KEY], [-1])
+  ratios = nb_log_count_ratios(ids, labels, num_ids,
+                               settings['nb_smoothing'])
   outputs = {
-      contract.TOKEN_IDS_KEY: pad_ids(
-          ids, max_tokens(settings['max_words'], settings['ngram_max'])),
+      contract.TOKEN_IDS_KEY: ids,
+      contract.TOKEN_WEIGHTS_KEY: tf.gather(ratios, ids),
       contract.LENGTH_BUCKET_KEY: length_bucket(words),
   }
   for key in (contract.LABEL_KEY, contract.RATING_KEY):
