@@ -13,7 +13,7 @@ ARGS ?=
 # Extra flags for pytest, e.g. make test PYTEST_ARGS="-k example_gen".
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lock clean kubeflow
+.PHONY: venv run test lock clean kubeflow bench bench-tokenization
 
 venv:
 	@scripts/ensure_venv.sh
@@ -29,6 +29,15 @@ test: venv
 #   make kubeflow ARGS="--output-dir gs://b/imdb --data gs://b/aclImdb_v1.tar.gz --image REG/imdb:1"
 kubeflow: venv
 	$(PY) -m kubeflow.runner $(ARGS)
+
+# The pipeline on the full data plus serving figures of the pushed model,
+# into a fresh outputs/bench/<time>/ (IMDB_DATA, default ../shared/data/...).
+bench: venv
+	$(PY) benchmarks/pipeline.py $(if $(ARGS),-- $(ARGS))
+
+# Vocabulary vs hashing table, on the examples of the latest `make bench`.
+bench-tokenization: venv
+	$(PY) benchmarks/tokenization.py --examples $$(ls -dt outputs/bench/*/pipeline_root/*/ImdbExampleGen/examples/* | head -1) --output outputs/bench/tokenization.json
 
 lock:
 	scripts/lock.sh

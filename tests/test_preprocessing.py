@@ -54,7 +54,9 @@ def test_unique_per_row_keeps_first_occurrences_in_order():
 def test_log_count_ratio_favours_the_class_that_uses_a_term():
   positive = tf.constant([9.0, 0.0, 3.0])
   negative = tf.constant([0.0, 9.0, 3.0])
-  ratios = preprocessing.log_count_ratio(positive, negative, 1.0).numpy()
+  ratios = preprocessing.log_count_ratio(
+      positive, negative, tf.reduce_sum(positive + 1.0),
+      tf.reduce_sum(negative + 1.0), 1.0).numpy()
   assert ratios[0] == pytest.approx(-ratios[1]) and ratios[0] > 2
   assert ratios[2] == pytest.approx(0.0, abs=1e-6)
 
@@ -106,7 +108,9 @@ def test_token_weights_are_the_nb_ratios_of_train(transformed):
     target[row[contract.TOKEN_IDS_KEY]] += 1
   expected = preprocessing.log_count_ratio(
       tf.constant(positive_counts, tf.float32),
-      tf.constant(negative_counts, tf.float32), 1.0).numpy()
+      tf.constant(negative_counts, tf.float32),
+      positive_counts.sum() + positive_counts.size,  # smoothing 1 per id
+      negative_counts.sum() + negative_counts.size, 1.0).numpy()
   for row in data:
     for term_id, weight in zip(row[contract.TOKEN_IDS_KEY],
                                row[contract.TOKEN_WEIGHTS_KEY]):

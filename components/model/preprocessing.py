@@ -95,30 +95,49 @@ def documents_per_id(ids: tf.RaggedTensor, num_ids: int) -> tf.Tensor:
 
 
 def log_count_ratio(positive_counts: tf.Tensor, negative_counts: tf.Tensor,
+                    positive_norm: tf.Tensor, negative_norm: tf.Tensor,
                     smoothing: float) -> tf.Tensor:
-  """Naive-Bayes log-count ratio per id (Wang & Manning 2012): how much more
-  often an n-gram occurs in positive than in negative reviews, smoothed."""
-  positive = positive_counts + smoothing
-  negative = negative_counts + smoothing
-  return (tf.math.log(positive / tf.reduce_sum(positive))
-          - tf.math.log(negative / tf.reduce_sum(negative)))
+  """Naive-Bayes log-count ratio (Wang & Manning 2012): how much more often
+  an n-gram occurs in positive than in negative reviews, smoothed.
+
+  `*_counts` are the document counts of the n-grams wanted; `*_norm` the
+  smoothed totals over the whole id space, sum(counts + smoothing).
+  """
+  return (tf.math.log((positive_counts + smoothing) / positive_norm)
+          - tf.math.log((negative_counts + smoothing) / negative_norm))
 
 
 def nb_log_count_ratios(ids: tf.RaggedTensor, labels: tf.Tensor,
-                        num_ids: int, smoothing: float) -> tf.Tensor:
-  """tf.Transform analyzer: the log-count ratio of every id over `train`.
+                        num_ids: int, smoothing: float) -> tf.RaggedTensor:
+  """tf.Transform analyzers: the log-count ratio over `train` of each id.
 
   Each batch contributes its per-id document counts by class; `tft.sum`
-  adds them up over the dataset, so the ratios become a constant of the
-  Transform graph and serving needs no labels.
+  adds them up over the dataset, so the counts become constants of the
+  Transform graph and serving needs no labels. The ratio is then computed
+  for the review's ids only: at serving time a request costs a few gathers,
+  not a pass over the whole id space.
   """
-  positive_rows = tf.ragged.boolean_mask(ids, tf.equal(labels, 1))
-  negative_rows = tf.ragged.boolean_mask(ids, tf.not_equal(labels, 1))
-  counts = tf.stack([documents_per_id(positive_rows, num_ids),
-                     documents_per_id(negative_rows, num_ids)])
-  # Shape [1, 2, num_ids]: one partial sum per batch, summed over batches.
-  totals = tft.sum(counts[tf.newaxis], reduce_instance_dims=False)
-  return log_count_ratio(totals[0], totals[1], smoothing)
+  is_positive = tf.equal(labels, 1)
+  positive_rows = tf.ragged.boolean_mask(ids, is_positive)
+  negative_rows = tf.ragged.boolean_mask(ids, tf.logical_not(is_positive))
+  # Shape [1, num_ids]: one partial sum per batch, summed over batches.
+  positive_counts = tft.sum(
+      documents_per_id(positive_rows, num_ids)[tf.newaxis],
+      reduce_instance_dims=False)
+  negative_counts = tft.sum(
+      documents_per_id(negative_rows, num_ids)[tf.newaxis],
+      reduce_instance_dims=False)
+  smoothing_total = smoothing * num_ids
+  # The smoothed totals: all (review, id) pairs of a class, plus smoothing.
+  positive_norm = tft.sum(tf.size(positive_rows.values, tf.int64))
+  negative_norm = tft.sum(tf.size(negative_rows.values, tf.int64))
+  positive_norm = tf.cast(positive_norm, tf.float32) + smoothing_total
+  negative_norm = tf.cast(negative_norm, tf.float32) + smoothing_total
+  return tf.ragged.map_flat_values(
+      lambda flat_ids: log_count_ratio(
+          tf.gather(positive_counts, flat_ids),
+          tf.gather(negative_counts, flat_ids),
+          positive_norm, negative_norm, smoothing), ids)
 
 
 def preprocessing_fn(inputs: Dict[str, Any],
@@ -137,11 +156,10 @@ def preprocessing_fn(inputs: Dict[str, Any],
   ids, num_ids = term_ids(ngrams(kept_words, settings['ngram_max']), settings)
   ids = unique_per_row(ids, num_ids)
   labels = tf.reshape(inputs[contract.LABEL_KEY], [-1])
-  ratios = nb_log_count_ratios(ids, labels, num_ids,
-                               settings['nb_smoothing'])
   outputs = {
       contract.TOKEN_IDS_KEY: ids,
-      contract.TOKEN_WEIGHTS_KEY: tf.gather(ratios, ids),
+      contract.TOKEN_WEIGHTS_KEY: nb_log_count_ratios(
+          ids, labels, num_ids, settings['nb_smoothing']),
       contract.LENGTH_BUCKET_KEY: length_bucket(words),
   }
   for key in (contract.LABEL_KEY, contract.RATING_KEY):

@@ -1,0 +1,84 @@
+"""Serving figures of a SavedModel, measured in a fresh process.
+
+Loads only the SavedModel (as a server does; no project code involved in the
+graph) and times its `serving_default` signature on raw review text:
+batch-1 latency percentiles and reviews per second at batch 256. Prints one
+JSON object.
+
+  python benchmarks/serving.py --model-dir outputs/serving/imdb_sentiment/N \
+      --texts-from-examples '.../ImdbExampleGen/examples/N/Split-test/*'
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# pylint: disable=g-import-not-at-top
+import numpy as np
+import tensorflow as tf
+
+from components.model import contract
+
+
+def read_texts(pattern: str, limit: int):
+  files = sorted(tf.io.gfile.glob(pattern))
+  if not files:
+    raise SystemExit(f'error: {pattern}: no example files')
+  spec = {contract.TEXT_KEY: tf.io.FixedLenFeature([], tf.string)}
+  dataset = tf.data.TFRecordDataset(files, compression_type='GZIP')
+  return [tf.io.parse_single_example(record, spec)[contract.TEXT_KEY].numpy()
+          for record in dataset.take(limit)]
+
+
+def measure(model_dir: str, texts, single_requests: int, batch_size: int,
+            batches: int):
+  serve = tf.saved_model.load(model_dir).signatures[contract.SERVING_SIGNATURE]
+
+  def predict(batch):
+    return serve(**{contract.SERVING_INPUT_KEY: tf.constant(batch)})
+
+  for text in texts[:20]:  # warm-up: tracing, table initialization
+    predict([text])
+  latencies = []
+  for i in range(single_requests):
+    start = time.perf_counter()
+    predict([texts[i % len(texts)]])
+    latencies.append(time.perf_counter() - start)
+  batch_list = [[texts[(b * batch_size + i) % len(texts)]
+                 for i in range(batch_size)] for b in range(batches)]
+  predict(batch_list[0])
+  start = time.perf_counter()
+  for batch in batch_list:
+    predict(batch)
+  seconds = time.perf_counter() - start
+  latencies_ms = np.array(latencies) * 1000
+  return {
+      'batch1_requests': single_requests,
+      'batch1_latency_p50_ms': float(np.percentile(latencies_ms, 50)),
+      'batch1_latency_p99_ms': float(np.percentile(latencies_ms, 99)),
+      f'batch{batch_size}_reviews_per_second': batch_size * batches / seconds,
+      'mean_review_bytes': float(np.mean([len(t) for t in texts])),
+  }
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--model-dir', required=True)
+  parser.add_argument('--texts-from-examples', required=True,
+                      help='file pattern of gzipped tf.Examples (a split)')
+  parser.add_argument('--single-requests', type=int, default=1000)
+  parser.add_argument('--batch-size', type=int, default=256)
+  parser.add_argument('--batches', type=int, default=20)
+  args = parser.parse_args(argv)
+  texts = read_texts(args.texts_from_examples, 2500)
+  print(json.dumps(measure(args.model_dir, texts, args.single_requests,
+                           args.batch_size, args.batches)))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
