@@ -24,7 +24,8 @@ def main(model_dir: str) -> int:
     got = serve(text=tf.constant(sample['request']['instances']))
     want = sample['response']['predictions'][0]
     if (got['label'].numpy()[0].decode() != want['label'] or
-        abs(float(got['probability'][0]) - want['probability']) > 1e-5):
+        abs(float(got['probability'][0]) - want['probability']) > 1e-5 or
+        abs(float(got['rating'][0]) - want['rating']) > 1e-4):
       mismatches += 1
   print(json.dumps({
       'signatures': sorted(loaded.signatures),

@@ -1,5 +1,6 @@
 """The Keras model, its exported signatures and the files shipped with it."""
 
+import importlib.util
 import json
 import os
 import random
@@ -282,3 +283,19 @@ def test_exported_model_carries_no_optimizer_state(exported):
       os.path.join(export_dir, 'variables', 'variables'))]
   assert any('embeddings' in name for name in names)
   assert not [name for name in names if 'optimizer' in name.lower()]
+
+
+def test_serving_benchmark_times_the_saved_model(exported):
+  """benchmarks/serving.py on a small exported model (figures, not targets)."""
+  spec = importlib.util.spec_from_file_location(
+      'serving_benchmark',
+      os.path.join(imdb_data.PROJECT_ROOT, 'benchmarks', 'serving.py'))
+  serving = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(serving)
+  export_dir, _ = exported
+  figures = serving.measure(export_dir, [b'a great film', b'dull mess'],
+                            single_requests=30, batch_size=8, batches=3)
+  assert figures['batch1_requests'] == 30
+  assert 0 < figures['batch1_latency_p50_ms'] <= figures[
+      'batch1_latency_p99_ms']
+  assert figures['batch8_reviews_per_second'] > 0

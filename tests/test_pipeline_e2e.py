@@ -133,9 +133,11 @@ def test_pushed_model_answers_raw_text_with_tensorflow_alone(generated_run):
   assert report['tfx_modules_loaded'] == []
   assert contract.SERVING_SIGNATURE in report['signatures']
   assert contract.EXAMPLES_SIGNATURE in report['signatures']
+  assert contract.SIMILAR_TERMS_SIGNATURE in report['signatures']
   assert report['outputs'] == {
       contract.PROBABILITY_OUTPUT_KEY: ['float32', [2]],
-      contract.LABEL_OUTPUT_KEY: ['string', [2]]}
+      contract.LABEL_OUTPUT_KEY: ['string', [2]],
+      contract.RATING_OUTPUT_KEY: ['float32', [2]]}
   assert report['labels'] == ['positive', 'negative']
   assert report['verification_samples'] > 0
   assert report['verification_mismatches'] == 0
