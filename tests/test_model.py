@@ -49,13 +49,11 @@ def exported(tmp_path_factory):
   ratios = np.zeros(num_ids, np.float32)
   for row in data:
     ratios[row[contract.TOKEN_IDS_KEY]] = row[contract.TOKEN_WEIGHTS_KEY]
-  vectors = model_lib.term_vectors(
-      model.get_layer(model_lib.EMBEDDING_LAYER).embeddings.numpy(), ratios,
-      len(vocabulary))
   export_dir = str(tmp_path_factory.mktemp('model') / '1')
   module = model_lib.ServingModule(
       model, tft_output,
-      tft_output.vocabulary_file_by_name(contract.VOCABULARY_NAME), vectors)
+      tft_output.vocabulary_file_by_name(contract.VOCABULARY_NAME),
+      ratios[:len(vocabulary)])
   tf.saved_model.save(module, export_dir, signatures=module.signatures())
   return export_dir, vocabulary
 

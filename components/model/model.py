@@ -202,9 +202,9 @@ class ServingModule(tf.Module):
   def __init__(self, model: tf.keras.Model,
                tf_transform_output: tft.TFTransformOutput,
                vocabulary_file: Optional[str] = None,
-               term_vectors: Optional[np.ndarray] = None):
+               term_ratios: Optional[np.ndarray] = None):
     """`vocabulary_file` (the Transform vocabulary, one term a line) and the
-    terms' effective vectors (see `term_vectors`) enable the `similar_terms`
+    terms' NB ratios in vocabulary order enable the `similar_terms`
     signature; hashing models have no terms."""
     super().__init__()
     # The same layers in an uncompiled twin: saving the trained model itself
@@ -225,9 +225,9 @@ class ServingModule(tf.Module):
               value_dtype=tf.string,
               value_index=tf.lookup.TextFileIndex.WHOLE_LINE),
           default_value='')
-      self.term_vectors = tf.constant(
-          term_vectors / np.maximum(
-              np.linalg.norm(term_vectors, axis=1, keepdims=True), 1e-12))
+      # Each term's NB ratio (a vector, not a copy of the embedding table):
+      # the term vectors are computed from the live embeddings per request.
+      self.term_ratios = tf.constant(term_ratios)
       # Only defined (and so only saved) when there are terms to name.
       self.similar_terms = tf.function(
           self._similar_terms, input_signature=[tf.TensorSpec(
@@ -276,9 +276,12 @@ class ServingModule(tf.Module):
     review_vectors = tf.math.l2_normalize(embedding_layer(
         inputs[contract.TOKEN_IDS_KEY], inputs[contract.TOKEN_WEIGHTS_KEY]),
                                           axis=1)
+    num_terms = self.term_ratios.shape[0]
+    term_vectors = tf.math.l2_normalize(term_vectors_of(
+        embedding_layer.embeddings, self.term_ratios, num_terms), axis=1)
     scores, ids = tf.math.top_k(
-        tf.matmul(review_vectors, self.term_vectors, transpose_b=True),
-        k=min(contract.NUM_SIMILAR_TERMS, self.term_vectors.shape[0]))
+        tf.matmul(review_vectors, term_vectors, transpose_b=True),
+        k=min(contract.NUM_SIMILAR_TERMS, num_terms))
     return {contract.SIMILAR_TERM_OUTPUT_KEY: self.terms.lookup(
                 tf.cast(ids, tf.int64)),
             contract.SIMILARITY_OUTPUT_KEY: scores}
@@ -307,10 +310,10 @@ def nb_ratios_by_id(dataset: tf.data.Dataset, num_ids: int) -> np.ndarray:
   return ratios
 
 
-def term_vectors(embeddings: np.ndarray, ratios: np.ndarray,
-                 num_terms: int) -> np.ndarray:
+def term_vectors_of(embeddings, ratios, num_terms: int):
   """What each vocabulary term adds to a review's vector: its embedding
-  scaled by its NB ratio (so 'awful' points away from 'great')."""
+  scaled by its NB ratio (so 'awful' points away from 'great'). Works on
+  NumPy arrays and tensors alike."""
   return embeddings[:num_terms] * ratios[:num_terms, None]
 
 
@@ -509,15 +512,17 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
       ],
       verbose=2)
 
-  vectors = None
+  term_ratios = None
   if vocabulary is not None:
-    vectors = term_vectors(
-        model.get_layer(EMBEDDING_LAYER).embeddings.numpy(),
-        nb_ratios_by_id(train_dataset.take(steps_per_epoch or -1), num_ids),
-        len(vocabulary))
-    write_projector_files(fn_args.model_run_dir, vectors, vocabulary,
-                          contract.NUM_PROJECTOR_TERMS)
-  module = ServingModule(model, tf_transform_output, vocabulary_file, vectors)
+    term_ratios = nb_ratios_by_id(train_dataset.take(steps_per_epoch or -1),
+                                  num_ids)[:len(vocabulary)]
+    write_projector_files(
+        fn_args.model_run_dir,
+        term_vectors_of(model.get_layer(EMBEDDING_LAYER).embeddings.numpy(),
+                        term_ratios, len(vocabulary)),
+        vocabulary, contract.NUM_PROJECTOR_TERMS)
+  module = ServingModule(model, tf_transform_output, vocabulary_file,
+                         term_ratios)
   tf.saved_model.save(module, fn_args.serving_model_dir,
                       signatures=module.signatures())
 
