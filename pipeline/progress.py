@@ -48,11 +48,11 @@ class ProgressReporter:
     self._show_bar = (terminal.isatty() if show_bar is None else show_bar)
     self._clock = clock
     self._current: Optional[str] = None
-    self._status = 'done'
+    self._status = 'executed'
     self._started = 0.0
     self._epoch_bar: Optional[tqdm] = None
     self._epoch: Tuple[int, int] = (0, 0)
-    # (component, executed/cached/done/failed, seconds), in order of start.
+    # (component, executed/cached/failed, seconds), in order of start.
     self.components: List[Tuple[str, str, float]] = []
 
   def say(self, text: str) -> None:
@@ -85,7 +85,10 @@ class ProgressReporter:
       self._status = 'executed'
 
   def component_started(self, name: str) -> None:
-    self._current, self._status, self._started = name, 'done', self._clock()
+    # A resolver logs neither a cached nor a new execution; ML Metadata
+    # records it as executed, and so does this.
+    self._current, self._status, self._started = (name, 'executed',
+                                                  self._clock())
     self._say(f'{self._position():>8} {name:<30} started')
 
   def component_finished(self, name: str, status: Optional[str] = None

@@ -55,7 +55,7 @@ def parse_inputs(body: Mapping[str, Any], input_names: Sequence[str]
       raise BadRequest('"instances" must be a non-empty list')
     columns = {name: [] for name in input_names}
     for index, row in enumerate(rows):
-      if not isinstance(row, Mapping):
+      if not isinstance(row, Mapping) or set(row) == {'b64'}:
         if len(input_names) != 1:
           raise BadRequest(f'instance {index}: the signature takes '
                            f'{list(input_names)}: send objects')

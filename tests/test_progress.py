@@ -44,12 +44,12 @@ def test_a_line_per_component_start_and_finish_with_status_and_duration():
   assert '[1/3] ImdbExampleGen' in lines[1]
   assert lines[1].split()[-3:] == ['executed', '16.6', 's']
   assert lines[3].split()[-3:] == ['cached', '0.2', 's']
-  # A resolver is neither cached nor a new execution.
-  assert lines[5].split()[-3:] == ['done', '0.0', 's']
+  # A resolver logs neither; ML Metadata records it as executed.
+  assert lines[5].split()[-3:] == ['executed', '0.0', 's']
   assert reporter.components == [
       ('ImdbExampleGen', 'executed', pytest.approx(16.6)),
       ('Transform', 'cached', pytest.approx(0.2)),
-      ('latest_blessed_model_resolver', 'done', 0.0)]
+      ('latest_blessed_model_resolver', 'executed', 0.0)]
 
 
 def test_keras_epochs_become_progress_lines_without_a_terminal():
