@@ -339,9 +339,13 @@ _PLOTTED_SLICE_METRICS_EXCLUDED = ('example_count', 'mean_label',
 def _slice_figure(report: Report, column: str, candidate_slices,
                   baseline_slices) -> None:
   values = [v for v, _ in candidate_slices]
+  # Metrics undefined on every slice (AUC where each slice holds one class)
+  # would only be empty axes.
   names = [n for n in summary_lib._ordered_metric_names(  # pylint: disable=protected-access
       {n for _, m in candidate_slices for n in m})
-           if n.rsplit('/', 1)[-1] not in _PLOTTED_SLICE_METRICS_EXCLUDED]
+           if n.rsplit('/', 1)[-1] not in _PLOTTED_SLICE_METRICS_EXCLUDED
+           and any(math.isfinite(m.get(n, math.nan))
+                   for _, m in candidate_slices)]
   if not names:
     return
   baseline = {v: m for v, m in baseline_slices}

@@ -175,12 +175,20 @@ def test_predict_over_rest_prints_what_the_savedmodel_prints(server):
   assert float(lines[0].split()[1]) != STAND_IN_PROBABILITY
 
 
-def test_predict_names_a_version_in_the_rest_path(server):
-  code, out = _run_main(predict.main, [
-      '--server', server['url'], '--version', str(STAND_IN_VERSION),
+def test_predict_names_a_version_in_the_rest_path(server, capsys):
+  code, pinned = _run_main(predict.main, [
+      '--server', server['url'], '--version', str(server['version']),
       REVIEWS[0]])
   assert code == 0
-  assert out.split()[:2] == ['negative', f'{STAND_IN_PROBABILITY:.4f}']
+  _, default = _run_main(predict.main, ['--server', server['url'], REVIEWS[0]])
+  assert pinned == default
+  # As with TF Serving's default policy only the highest version is loaded.
+  code, _ = _run_main(predict.main, [
+      '--server', server['url'], '--version', str(STAND_IN_VERSION),
+      REVIEWS[0]])
+  assert code == 1
+  assert (f'/v1/models/{contract.MODEL_NAME}/versions/{STAND_IN_VERSION}'
+          ':predict: HTTP 404') in capsys.readouterr().err
 
 
 def test_verify_replays_verification_samples_over_rest(server):
@@ -249,6 +257,10 @@ def test_models_config_rolls_back_and_forward(server):
     status, _ = _post(_predict_url(server, server['version']),
                       {'instances': REVIEWS[:1]})
     assert status == 404  # only the pinned version is loaded
+    code, out = _run_main(predict.main, ['--server', server['url'],
+                                         REVIEWS[0]])
+    assert code == 0
+    assert out.split()[:2] == ['negative', f'{STAND_IN_PROBABILITY:.4f}']
   finally:
     config_path.unlink()
   _wait_for(lambda: default_probability() not in (None, STAND_IN_PROBABILITY),
