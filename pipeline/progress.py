@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from typing import Callable, Iterator, List, Optional, TextIO, Tuple
 
@@ -54,15 +55,46 @@ class ProgressReporter:
     self._epoch: Tuple[int, int] = (0, 0)
     # (component, executed/cached/failed, seconds), in order of start.
     self.components: List[Tuple[str, str, float]] = []
+    # The terminal is shared with the ticker thread (see `tick`).
+    self._lock = threading.RLock()
+    self._ticking_line = False
 
   def say(self, text: str) -> None:
     """A line of its own on the terminal, time-stamped."""
     self._say(text)
 
   def _say(self, text: str) -> None:
-    stamp = time.strftime('%H:%M:%S')
-    self._terminal.write(f'{stamp}  {text}\n')
-    self._terminal.flush()
+    with self._lock:
+      self._clear_ticking_line()
+      stamp = time.strftime('%H:%M:%S')
+      self._terminal.write(f'{stamp}  {text}\n')
+      self._terminal.flush()
+
+  def _clear_ticking_line(self) -> None:
+    if self._ticking_line:
+      self._terminal.write('\r\033[K')
+      self._ticking_line = False
+
+  def end(self) -> None:
+    """Leaves the terminal at the start of a clean line."""
+    with self._lock:
+      self._close_epoch_bar()
+      self._clear_ticking_line()
+      self._terminal.flush()
+
+  def tick(self) -> None:
+    """On a terminal, rewrites a "running for ..." line of the running
+    component, so that steps without progress of their own (Beam's) still
+    show that time passes. Called every second by a thread."""
+    with self._lock:
+      if not self._show_bar or self._current is None or self._epoch_bar:
+        return
+      elapsed = int(self._clock() - self._started)
+      self._terminal.write(
+          f'\r\033[K{"":8}  {self._position():>8} {self._current} running '
+          f'for {elapsed // 60}:{elapsed % 60:02d}')
+      self._terminal.flush()
+      self._ticking_line = True
 
   def _position(self) -> str:
     count = len(self.components) + 1
@@ -126,10 +158,12 @@ class ProgressReporter:
   def _epoch_started(self, epoch: int, epochs: int) -> None:
     if self._show_bar and (self._epoch_bar is None
                            or self._epoch_bar.total != epochs):
-      self._close_epoch_bar()
-      self._epoch_bar = tqdm(total=epochs, desc=f'{"":>8} {self._current} '
-                             'epochs', unit='epoch', file=self._terminal,
-                             leave=False, dynamic_ncols=True)
+      with self._lock:
+        self._close_epoch_bar()
+        self._clear_ticking_line()
+        self._epoch_bar = tqdm(total=epochs, desc=f'{"":>8} {self._current} '
+                               'epochs', unit='epoch', file=self._terminal,
+                               leave=False, dynamic_ncols=True)
     self._epoch = (epoch, epochs)
     if self._epoch_bar is not None:
       self._epoch_bar.n = epoch - 1
@@ -145,10 +179,11 @@ class ProgressReporter:
       self._say(f'{"":>8} {self._current} epoch {epoch}/{epochs}  {shown}')
 
   def _close_epoch_bar(self) -> None:
-    if self._epoch_bar is not None:
-      self._epoch_bar.close()
-      self._epoch_bar = None
-    self._epoch = (0, 0)
+    with self._lock:
+      if self._epoch_bar is not None:
+        self._epoch_bar.close()
+        self._epoch_bar = None
+      self._epoch = (0, 0)
 
 
 class _LogMessageHandler(logging.Handler):
@@ -239,6 +274,14 @@ def capture_output(log_path: str, verbose: bool = False,
     logging.getLogger(name).addHandler(handler)
   original_stdout = sys.stdout
   sys.stdout = _LineTap(original_stdout, reporter.on_output_line)
+  stop_ticking = threading.Event()
+
+  def tick():
+    while not stop_ticking.wait(1.0):
+      reporter.tick()
+
+  ticker = threading.Thread(target=tick, name='progress-ticker', daemon=True)
+  ticker.start()
   try:
     yield reporter
   except BaseException:
@@ -252,6 +295,9 @@ def capture_output(log_path: str, verbose: bool = False,
                    f'; full log: {log_path}\n')
     raise
   finally:
+    stop_ticking.set()
+    ticker.join()
+    reporter.end()
     sys.stdout.flush()
     sys.stdout = original_stdout
     for name in loggers:

@@ -156,3 +156,26 @@ def test_a_failure_names_the_component_and_shows_the_log_tail(tmp_path):
   assert 'python stdout line' in result.stdout  # the tail of the log
   assert 'RuntimeError: evaluation broke' in result.stderr
   assert 'after the run' not in result.stdout + log
+
+
+def test_on_a_terminal_a_running_line_counts_the_time_until_the_end():
+  reporter, terminal, clock = _reporter(show_bar=True)
+  reporter.tick()  # nothing runs: nothing to show
+  assert terminal.getvalue() == ''
+  reporter.on_log_message('Component Transform is running.')
+  clock.now += 83
+  reporter.tick()
+  assert terminal.getvalue().endswith('[1/3] Transform running for 1:23')
+  clock.now += 1
+  reporter.on_log_message('Component Transform is finished.')
+  last = terminal.getvalue().split('\r\033[K')[-1]
+  assert last.rstrip().endswith('Transform                      executed'
+                                '     84.0 s')
+
+
+def test_without_a_terminal_there_is_no_running_line():
+  reporter, terminal, clock = _reporter(show_bar=False)
+  reporter.on_log_message('Component Transform is running.')
+  clock.now += 5
+  reporter.tick()
+  assert 'running for' not in terminal.getvalue()
