@@ -341,7 +341,7 @@ def _slice_figure(report: Report, column: str, candidate_slices,
   values = [v for v, _ in candidate_slices]
   # Metrics undefined on every slice (AUC where each slice holds one class)
   # would only be empty axes.
-  names = [n for n in summary_lib._ordered_metric_names(  # pylint: disable=protected-access
+  names = [n for n in summary_lib.ordered_metric_names(
       {n for _, m in candidate_slices for n in m})
            if n.rsplit('/', 1)[-1] not in _PLOTTED_SLICE_METRICS_EXCLUDED
            and any(math.isfinite(m.get(n, math.nan))
@@ -454,7 +454,7 @@ def evaluation_section(report: Report, run: summary_lib.RunSummary) -> None:
                                              tfma.CANDIDATE_KEY)
   baseline = summary_lib.evaluation_metrics(evaluation_uri, tfma.BASELINE_KEY)
   overall, baseline_overall = candidate.get((), {}), baseline.get((), {})
-  names = summary_lib._ordered_metric_names(  # pylint: disable=protected-access
+  names = summary_lib.ordered_metric_names(
       set(overall) | set(baseline_overall))
   rows = []
   for name in names:

@@ -268,7 +268,7 @@ def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
   return {}
 
 
-def _ordered_metric_names(names) -> List[str]:
+def ordered_metric_names(names) -> List[str]:
   """The summary's usual metrics first, then the rest alphabetically."""
   def rank(name):
     base = name.rsplit('/', 1)[-1]
@@ -288,7 +288,7 @@ def _number(value: Optional[float]) -> str:
 
 def format_metrics_table(candidate: Dict[str, float],
                          baseline: Dict[str, float]) -> List[str]:
-  names = _ordered_metric_names(set(candidate) | set(baseline))
+  names = ordered_metric_names(set(candidate) | set(baseline))
   width = max([len(n) for n in names] + [16])
   lines = [f'  {"metric":<{width}} {"candidate":>10} {"baseline":>10}'
            if baseline else f'  {"metric":<{width}} {"candidate":>10}']
