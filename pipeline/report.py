@@ -334,6 +334,16 @@ def _slice_sort_key(value):
 
 _PLOTTED_SLICE_METRICS_EXCLUDED = ('example_count', 'mean_label',
                                    'mean_prediction')
+# Undefined or meaningless on a slice whose examples all have one label (IMDB
+# star ratings: 1-4 are all negative, 7-10 all positive).
+_NEEDS_BOTH_CLASSES = ('auc', 'auc_precision_recall', 'precision', 'recall',
+                       'calibration')
+
+
+def _single_class_slices(slices) -> bool:
+  labels = [v for _, m in slices for n, v in m.items()
+            if n.rsplit('/', 1)[-1] == 'mean_label']
+  return bool(labels) and all(v in (0.0, 1.0) for v in labels)
 
 
 def _slice_figure(report: Report, column: str, candidate_slices,
@@ -346,6 +356,10 @@ def _slice_figure(report: Report, column: str, candidate_slices,
            if n.rsplit('/', 1)[-1] not in _PLOTTED_SLICE_METRICS_EXCLUDED
            and any(math.isfinite(m.get(n, math.nan))
                    for _, m in candidate_slices)]
+  single_class = _single_class_slices(candidate_slices)
+  if single_class:
+    names = [n for n in names
+             if n.rsplit('/', 1)[-1] not in _NEEDS_BOTH_CLASSES]
   if not names:
     return
   baseline = {v: m for v, m in baseline_slices}
@@ -365,16 +379,19 @@ def _slice_figure(report: Report, column: str, candidate_slices,
       ax.bar(x + width / 2,
              [baseline.get(v, {}).get(name, float('nan')) for v in values],
              width, label='baseline', color='#bbbbbb')
-      ax.legend(fontsize='small')
     ax.set_xticks(x, labels, fontsize='x-small')
     ax.set_title(name)
   for ax in list(axes.flat)[len(names):]:
     ax.axis('off')
+  if baseline:  # one legend for all, clear of the bars
+    fig.legend(*axes.flat[0].get_legend_handles_labels(),
+               loc='outside upper right', fontsize='small')
   fig.suptitle(f'Metrics by {column} (test split, TFMA)')
+  note = (' Every slice holds a single label, so AUC, precision, recall and '
+          'calibration are left out.' if single_class else '')
   report.figure(fig, f'slices_{column}',
-                f'TFMA metrics per {column} slice; n = examples in the slice '
-                '(NaN bars: the metric is undefined there, e.g. AUC of a '
-                'slice with one class).')
+                f'TFMA metrics per {column} slice; n = examples in the '
+                f'slice.{note}')
 
 
 def _confusion_figure(report: Report, output_name: str, plots) -> None:
@@ -482,7 +499,7 @@ def evaluation_section(report: Report, run: summary_lib.RunSummary) -> None:
       ax.bar(x + 0.2, [baseline_overall[n] for n in shown], 0.4,
              label='baseline', color='#bbbbbb')
       ax.set_xticks(x, shown, rotation=30, ha='right', fontsize='small')
-      ax.legend()
+      ax.legend(loc='upper left', bbox_to_anchor=(1.0, 1.0))
       ax.set_title('Candidate against baseline (test split)')
       report.figure(fig, 'baseline_comparison',
                     'Overall metrics of the candidate and the baseline.')
