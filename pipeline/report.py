@@ -139,26 +139,46 @@ def _read_texts(examples_uri: str, split: str) -> List[bytes]:
   return texts
 
 
-def _token_statistics(texts: List[bytes], vocabulary_settings: Dict[str, int]
-                      ) -> Tuple[np.ndarray, collections.Counter]:
-  """(words per review, n-gram counts) with the Transform's own tokenizer and
-  n-grams (components/model/preprocessing.py), as the model sees them."""
+class _TokenStatistics:
+  """Words per review, word counts and the n-grams' out-of-vocabulary count
+  of one split, with the Transform's own tokenizer and n-grams
+  (components/model/preprocessing.py), as the model sees them."""
+
+  def __init__(self):
+    self.lengths: List[int] = []
+    self.words = collections.Counter()
+    self.ngrams = 0
+    self.out_of_vocabulary = 0
+
+
+def _token_statistics(texts: List[bytes], vocabulary_settings: Dict[str, int],
+                      vocabulary: Optional[set]) -> _TokenStatistics:
+  # Only words are counted: counting every n-gram of a large split (up to
+  # trigrams by default) would take gigabytes for the sake of one chart.
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from components.model import preprocessing  # pylint: disable=g-import-not-at-top
-  lengths, counts = [], collections.Counter()
+  stats = _TokenStatistics()
   for start in range(0, len(texts), _BATCH):
     words = preprocessing.split_words(tf.constant(texts[start:start + _BATCH]))
-    lengths.append(words.row_lengths().numpy())
-    terms = preprocessing.ngrams(words[:, :vocabulary_settings['max_words']],
-                                 vocabulary_settings['ngram_max'])
-    counts.update(terms.flat_values.numpy().tolist())
-  return (np.concatenate(lengths) if lengths else np.zeros(0, int)), counts
+    stats.lengths.extend(words.row_lengths().numpy().tolist())
+    stats.words.update(words.flat_values.numpy().tolist())
+    if vocabulary is not None:
+      terms = preprocessing.ngrams(
+          words[:, :vocabulary_settings['max_words']],
+          vocabulary_settings['ngram_max']).flat_values.numpy().tolist()
+      stats.ngrams += len(terms)
+      stats.out_of_vocabulary += sum(1 for t in terms if t not in vocabulary)
+  return stats
 
 
-def _vocabulary(transform_graph_uri: str) -> set:
+def _vocabulary(transform_graph_uri: str) -> Optional[set]:
+  """The Transform vocabulary's terms; None when the run used none (hashed
+  n-gram ids)."""
   import tensorflow_transform as tft  # pylint: disable=g-import-not-at-top
   path = tft.TFTransformOutput(transform_graph_uri).vocabulary_file_by_name(
-      contract.VOCABULARY_NAME)
+      contract.VOCABULARY_NAME)  # None if the graph has no such vocabulary
+  if not path or not os.path.isfile(path):
+    return None
   with open(path, 'rb') as f:
     return {line.rstrip(b'\n') for line in f}
 
@@ -202,10 +222,11 @@ def data_section(report: Report, run: summary_lib.RunSummary) -> None:
     return
   vocabulary = _vocabulary(transform_uri)
   vocabulary_settings = _vocabulary_settings(run)
-  lengths, counts = {}, {}
-  for split in order:
-    lengths[split], counts[split] = _token_statistics(
-        _read_texts(examples_uri, split), vocabulary_settings)
+  stats = {split: _token_statistics(_read_texts(examples_uri, split),
+                                    vocabulary_settings, vocabulary)
+           for split in order}
+  lengths = {split: np.array(stats[split].lengths, dtype=np.int64)
+             for split in order}
 
   fig, ax = plt.subplots(figsize=(7, 3.5))
   longest = max((np.percentile(v, 99) for v in lengths.values() if len(v)),
@@ -230,28 +251,32 @@ def data_section(report: Report, run: summary_lib.RunSummary) -> None:
       [[s, f'{np.median(lengths[s]):.0f}', f'{np.mean(lengths[s]):.1f}',
         f'{np.max(lengths[s]):,}'] for s in order if len(lengths[s])]))
 
-  train = counts.get(contract.TRAIN_SPLIT) or next(iter(counts.values()))
+  train = (stats.get(contract.TRAIN_SPLIT) or stats[order[0]]).words
   top = train.most_common(_TOP_TOKENS)
   fig, ax = plt.subplots(figsize=(7, 0.25 * len(top) + 1))
   ax.barh([t.decode('utf-8', 'replace') for t, _ in reversed(top)],
           [c for _, c in reversed(top)], color='#1f77b4')
   ax.set_xlabel('occurrences in train')
-  ax.set_title(f'Top {len(top)} n-grams (train)')
-  report.figure(fig, 'data_top_tokens', 'Most frequent n-grams of the '
-                'training split (words and, with --ngram-max 2, bigrams).')
+  ax.set_title(f'Top {len(top)} words (train)')
+  report.figure(fig, 'data_top_tokens', 'Most frequent words of the '
+                'training split, as the Transform graph splits them.')
 
-  rows = []
-  for split in order:
-    total = sum(counts[split].values())
-    oov = sum(c for t, c in counts[split].items() if t not in vocabulary)
-    rows.append([split, f'{total:,}', f'{oov:,}',
-                 f'{oov / total:.2%}' if total else '—'])
+  if vocabulary is None:
+    report.add('<p>No out-of-vocabulary rate: this run\'s Transform used no '
+               'vocabulary (hashed n-gram ids), so every n-gram has an '
+               'id.</p>')
+    return
   report.add('<p>Out-of-vocabulary rate: the share of n-gram occurrences '
-             f'(first {vocabulary_settings["max_words"]} words of each review) '
-             f'not among the {len(vocabulary):,} entries of the Transform '
+             f'(up to {vocabulary_settings["ngram_max"]}-grams of the first '
+             f'{vocabulary_settings["max_words"]} words of each review) not '
+             f'among the {len(vocabulary):,} entries of the Transform '
              'vocabulary; they fall into the OOV bucket.</p>')
-  report.add(_table(['split', 'n-grams', 'out of vocabulary', 'OOV rate'],
-                    rows))
+  report.add(_table(
+      ['split', 'n-grams', 'out of vocabulary', 'OOV rate'],
+      [[split, f'{stats[split].ngrams:,}',
+        f'{stats[split].out_of_vocabulary:,}',
+        f'{stats[split].out_of_vocabulary / stats[split].ngrams:.2%}'
+        if stats[split].ngrams else '—'] for split in order]))
 
 
 # --- Training -------------------------------------------------------------

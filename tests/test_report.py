@@ -11,14 +11,18 @@ import pytest
 from PIL import Image
 
 import pipeline_run
+from components.model import contract
 from pipeline import report
 
 pytestmark = pytest.mark.e2e
 
-# Figures every report of a run that trained and evaluated has.
+# Figures every report of a run that trained and evaluated has; the TFMA
+# plots are named after the model output they are of when there are several.
 _FIGURES = ('data_splits', 'data_review_length', 'data_top_tokens',
-            'training_curves', 'slices_rating', 'slices_length_bucket',
-            'confusion_matrix', 'calibration')
+            'training_curves', 'slices_rating', 'slices_length_bucket')
+_OUTPUT_FIGURES = ('confusion_matrix', 'calibration')
+# A metric of the sentiment output, alone or prefixed by the output's name.
+_ACCURACY = rf'(?:{contract.PROBABILITY_OUTPUT_KEY}/)?binary_accuracy'
 _COMPONENTS = ('ImdbExampleGen', 'StatisticsGen', 'Transform', 'Trainer',
                'Evaluator', 'Pusher')
 
@@ -89,7 +93,7 @@ def test_summary_has_table_metrics_blessing_push_and_report(pushed_run):
     assert re.search(rf'^  {component} +executed +\d+\.\d s$', summary,
                      re.MULTILINE), component
   assert 'no blessed baseline yet' in summary
-  assert re.search(r'^  binary_accuracy +0\.\d{4}$', summary, re.MULTILINE)
+  assert re.search(rf'^  {_ACCURACY} +0\.\d{{4}}$', summary, re.MULTILINE)
   assert 'Blessed: yes' in summary
   version = sorted(os.listdir(pushed_run.config.serving_dir))[-1]
   assert (f'Pushed model: {pushed_run.config.serving_dir}/{version} '
@@ -107,6 +111,9 @@ def test_report_is_self_contained_and_its_plots_are_real_images(pushed_run):
   images = dict(_embedded_images(path))
   for name in _FIGURES:
     assert f'{name}.png' in images, (name, sorted(images))
+  for name in _OUTPUT_FIGURES:
+    assert any(re.fullmatch(rf'{name}(_\w+)?\.png', image)
+               for image in images), (name, sorted(images))
   for file_name, src in images.items():
     assert src.startswith('data:image/png;base64,'), file_name
     embedded = base64.b64decode(src[len('data:image/png;base64,'):])
@@ -122,7 +129,7 @@ def test_report_is_self_contained_and_its_plots_are_real_images(pushed_run):
 def test_second_run_compares_with_the_baseline(pushed_run, second_run):
   summary = second_run[second_run.index('\nRun '):]
   assert 'latest blessed model as baseline' in summary
-  assert re.search(r'^  binary_accuracy +0\.\d{4} +0\.\d{4}$', summary,
+  assert re.search(rf'^  {_ACCURACY} +0\.\d{{4}} +0\.\d{{4}}$', summary,
                    re.MULTILINE)
   assert re.search(r'^  Transform +cached', summary, re.MULTILINE)
   path = _report_path(summary)
