@@ -35,7 +35,9 @@ _NEW_EXECUTION = re.compile(r'^Going to run a new execution \d+$')
 # then "<steps> - 4s - loss: 0.41 - accuracy: 0.83 - val_loss: ..." at its end.
 _EPOCH_START = re.compile(r'^Epoch (\d+)/(\d+)$')
 _EPOCH_METRIC = re.compile(r'\b(\w+): (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\b')
-_SHOWN_EPOCH_METRICS = ('loss', 'accuracy', 'val_loss', 'val_accuracy')
+# Shown per epoch: the total losses and every accuracy (a multi-output model
+# names them after the output, e.g. `val_probability_accuracy`).
+_SHOWN_EPOCH_LOSSES = ('loss', 'val_loss')
 
 
 class ProgressReporter:
@@ -151,9 +153,9 @@ class ProgressReporter:
       self._epoch_started(int(match.group(1)), int(match.group(2)))
       return
     if self._epoch[1] and ' - loss: ' in f' {line}':
-      metrics = dict(_EPOCH_METRIC.findall(line))
-      self._epoch_ended({k: float(metrics[k]) for k in _SHOWN_EPOCH_METRICS
-                         if k in metrics})
+      self._epoch_ended({
+          name: float(value) for name, value in _EPOCH_METRIC.findall(line)
+          if name in _SHOWN_EPOCH_LOSSES or name.endswith('accuracy')})
 
   def _epoch_started(self, epoch: int, epochs: int) -> None:
     if self._show_bar and (self._epoch_bar is None

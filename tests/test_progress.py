@@ -71,6 +71,19 @@ def test_keras_epochs_become_progress_lines_without_a_terminal():
   assert 'Trainer epoch 2/10  loss 0.5862' in epoch_lines[1]
 
 
+def test_epoch_lines_of_a_multi_output_model_show_each_accuracy():
+  reporter, terminal, _ = _reporter(show_bar=False)
+  reporter.on_log_message('Component Trainer is running.')
+  reporter.on_output_line('Epoch 1/2')
+  reporter.on_output_line(
+      '3/3 - 1s - loss: 0.9 - probability_loss: 0.6 - rating_loss: 0.3 - '
+      'probability_accuracy: 0.7 - probability_auc: 0.8 - val_loss: 0.8 - '
+      'val_probability_accuracy: 0.75 - 1s/epoch - 0s/step')
+  assert terminal.getvalue().splitlines()[-1].endswith(
+      'Trainer epoch 1/2  loss 0.9000  probability_accuracy 0.7000  '
+      'val_loss 0.8000  val_probability_accuracy 0.7500')
+
+
 def test_keras_epochs_drive_a_bar_on_a_terminal():
   reporter, terminal, _ = _reporter(show_bar=True)
   reporter.on_log_message('Component Trainer is running.')
