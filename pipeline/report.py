@@ -80,14 +80,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
   return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _number(value: Optional[float], digits: int = 4) -> str:
+def _number(value: Optional[float], count: bool = False) -> str:
+  """A metric value for a table; counts as integers."""
   if value is None:
     return '—'
-  if isinstance(value, float) and math.isnan(value):
+  if math.isnan(value):
     return 'nan'
-  if float(value).is_integer() and abs(value) >= 1:
-    return f'{int(value):,}'
-  return f'{value:.{digits}f}'
+  return f'{int(value):,}' if count else f'{value:.4f}'
 
 
 def _first_uri(run: summary_lib.RunSummary, component: str,
@@ -503,7 +502,8 @@ def evaluation_section(report: Report, run: summary_lib.RunSummary) -> None:
     value, base = overall.get(name), baseline_overall.get(name)
     change = (value - base if value is not None and base is not None
               else None)
-    rows.append([name, _number(value), _number(base),
+    count = name.endswith('example_count')
+    rows.append([name, _number(value, count), _number(base, count),
                  '—' if change is None else f'{change:+.4f}'])
   report.add('<h3>Overall, and the baseline</h3>')
   if baseline_overall:
