@@ -12,14 +12,38 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 ARGS ?=
 # Extra flags for pytest, e.g. make test PYTEST_ARGS="-k example_gen".
 PYTEST_ARGS ?=
+# The local model server (make serve): its own venv, loopback, this port.
+SERVING_VENV ?= .venv-serving
+SERVE_PORT ?= 8501
 
-.PHONY: venv run test lock clean kubeflow bench bench-tokenization
+.PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
+	bench bench-tokenization
 
 venv:
 	@scripts/ensure_venv.sh
 
+serving-venv:
+	@SERVING_VENV=$(SERVING_VENV) scripts/ensure_serving_venv.sh
+
 run: venv
 	$(PY) pipeline/local_runner.py $(ARGS)
+
+# Serves outputs/serving/imdb_sentiment (OUTPUT_DIR to change) on
+# http://127.0.0.1:$(SERVE_PORT) with TF Serving's REST API, following new
+# pushes and models.config; Ctrl-C stops it.
+serve: serving-venv
+	TF_CPP_MIN_LOG_LEVEL=3 $(SERVING_VENV)/bin/python -m serving.model_server \
+	  --port $(SERVE_PORT) $(ARGS)
+
+# make predict ARGS='"A wonderful film." "Dull."'  (or --file F, or stdin;
+# --server http://127.0.0.1:8501 to ask the model server instead)
+predict: venv
+	@TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m serving.predict $(ARGS)
+
+# Replays the latest pushed version's verification.jsonl (ARGS: --version N,
+# --server URL).
+verify: venv
+	@TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m serving.verify $(ARGS)
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -41,6 +65,9 @@ bench-tokenization: venv
 
 lock:
 	scripts/lock.sh
+	uv pip compile serving/requirements.in --generate-hashes \
+	  --python-version 3.10 --python-platform x86_64-manylinux_2_28 \
+	  -o serving/requirements.lock
 
 clean:
 	rm -rf outputs

@@ -44,6 +44,9 @@ class PipelineConfig:
   # would only add an identical version.
   push_identical_model: bool = False
   beam_direct_num_workers: int = 1
+  # Show TFX's and Beam's logs on the terminal too (they always go to the
+  # run's log file); console only, no effect on what the pipeline computes.
+  verbose: bool = False
   # Beam flags added to (or, with a --runner of their own, replacing) the
   # in-process DirectRunner defaults, e.g. ['--runner=FlinkRunner', ...].
   extra_beam_args: List[str] = dataclasses.field(default_factory=list)
@@ -73,6 +76,11 @@ class PipelineConfig:
   @property
   def serving_dir(self) -> str:
     return os.path.join(self.output_dir, 'serving', contract.MODEL_NAME)
+
+  @property
+  def runs_dir(self) -> str:
+    """Per-run outputs for people: the log and the report of each run."""
+    return os.path.join(self.output_dir, 'runs')
 
   @property
   def module_file(self) -> str:
@@ -155,6 +163,11 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
   parser.add_argument('--no-cache', action='store_true',
                       help='Re-execute every component.')
   parser.add_argument(
+      '-v', '--verbose', action='store_true',
+      default=environ.get('VERBOSE', '') not in ('', '0'),
+      help='Show TFX\'s and Beam\'s logs on the terminal as well as in the '
+      'run\'s log file (env VERBOSE=1).')
+  parser.add_argument(
       '--push-identical-model', action='store_true',
       default=environ.get('PUSH_IDENTICAL_MODEL', '') not in ('', '0'),
       help='Push a blessed model even if the serving directory already has '
@@ -195,6 +208,7 @@ def from_args(argv: Optional[Sequence[str]] = None,
       min_accuracy=args.min_accuracy,
       max_accuracy_drop=args.max_accuracy_drop,
       enable_cache=not args.no_cache,
+      verbose=args.verbose,
       push_identical_model=args.push_identical_model,
       extra_beam_args=list(args.beam_args),
       image=args.image,

@@ -9,7 +9,9 @@ come from the environment: IMDB_DATA, OUTPUT_DIR, PUSH_IDENTICAL_MODEL):
     tfx run create --engine=local --pipeline_name=imdb_sentiment
 """
 
+import datetime
 import os
+import shutil
 import sys
 import time
 
@@ -20,27 +22,55 @@ os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 # TensorFlow take their half a minute to import.
 from pipeline import config as config_lib  # pylint: disable=g-import-not-at-top
 from pipeline import data  # pylint: disable=g-import-not-at-top
+from pipeline import progress  # pylint: disable=g-import-not-at-top
 
 
 def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
-  """Runs the pipeline and prints what the run did."""
-  # pylint: disable=g-import-not-at-top
-  from absl import logging
-  from tfx import v1 as tfx
+  """Runs the pipeline, showing progress, and prints what the run did.
 
-  from pipeline import imdb_pipeline
-  from pipeline import summary
-  # pylint: enable=g-import-not-at-top
-
-  logging.set_verbosity(logging.INFO)
+  TFX's, Beam's and TensorFlow's logs go to `<output_dir>/runs/<start>/
+  pipeline.log` (and to the terminal too with --verbose); the terminal shows a
+  line per component, Keras's epochs, then the summary. The run's report is
+  written beside the log.
+  """
+  run_dir = os.path.join(config.runs_dir,
+                         datetime.datetime.now().strftime('%Y-%m-%dT%H%M%S'))
+  log_path = os.path.join(run_dir, 'pipeline.log')
+  print(f'Log: {log_path}'
+        + ('' if config.verbose else ' (-v or VERBOSE=1 shows it here too)'),
+        flush=True)
   started_ms = int(time.time() * 1000)
-  tfx.orchestration.LocalDagRunner().run(
-      imdb_pipeline.create_pipeline(config, location))
-  # Under `tfx pipeline create` the CLI only records the pipeline and nothing
-  # runs: then there is no new run to report.
-  latest = summary.latest_run(config, since_ms=started_ms)
+  report_path, latest = None, None
+  with progress.capture_output(log_path, config.verbose) as reporter:
+    reporter.say('Loading TFX and TensorFlow ...')
+    # pylint: disable=g-import-not-at-top
+    from absl import logging
+    from tfx import v1 as tfx
+
+    from pipeline import imdb_pipeline
+    from pipeline import report
+    from pipeline import summary
+    # pylint: enable=g-import-not-at-top
+
+    logging.set_verbosity(logging.INFO)
+    pipeline = imdb_pipeline.create_pipeline(config, location)
+    reporter.total_components = len(pipeline.components)
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    # Under `tfx pipeline create` the CLI only records the pipeline and
+    # nothing runs: then there is no new run to report.
+    latest = summary.latest_run(config, since_ms=started_ms)
+    if latest:
+      reporter.say('Writing the run report ...')
+      try:
+        report_path = report.write_report(config, latest, run_dir)
+      except Exception:  # pylint: disable=broad-except
+        # The pushed model stands; only the report is missing.
+        logging.exception('The run report could not be written.')
+        reporter.say(f'The run report could not be written; see {log_path}')
   if latest:
-    print(summary.format_summary(latest), flush=True)
+    print(summary.format_summary(latest, report_path), flush=True)
+  else:
+    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def main(argv=None) -> int:

@@ -3,13 +3,19 @@
 #
 # Recreates the virtual environment when it is missing or when the lock file
 # or pyproject.toml changed since it was built (a hash of both is stamped into
-# the venv). Python 3.10 is found, in order: $PYTHON, python3.10 on PATH,
+# the venv). LOCK picks another lock file and INSTALL_PROJECT=0 leaves the
+# project out: the local model server's venv is made that way
+# (scripts/ensure_serving_venv.sh). Python 3.10 is found, in order: $PYTHON, python3.10 on PATH,
 # pyenv's installed versions, uv's managed interpreters.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+LOCK=${LOCK:-requirements.lock}
+INSTALL_PROJECT=${INSTALL_PROJECT:-1}
 STAMP="$VENV/.lock-sha256"
-want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+stamped_files=("$LOCK")
+if [[ "$INSTALL_PROJECT" == 1 ]]; then stamped_files+=(pyproject.toml); fi
+want=$(cat "${stamped_files[@]}" | sha256sum | cut -d' ' -f1)
 
 if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
   exit 0
@@ -52,12 +58,14 @@ MSG
   exit 1
 fi
 
-echo "Creating $VENV with $PY from requirements.lock ..." >&2
+echo "Creating $VENV with $PY from $LOCK ..." >&2
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
 # uv installs the ~240 pinned packages in well under a minute; pip alone would
 # too with --no-deps, but uv is the tool the lock is made with.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check uv
-"$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" requirements.lock
-"$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e .
+"$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" "$LOCK"
+if [[ "$INSTALL_PROJECT" == 1 ]]; then
+  "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e .
+fi
 echo "$want" > "$STAMP"

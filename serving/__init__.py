@@ -1,0 +1,1 @@
+"""Serving a pushed model: the local model server, `predict` and `verify`."""

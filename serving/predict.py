@@ -1,0 +1,122 @@
+"""Sentiment of review texts, from a pushed model or a TF Serving endpoint.
+
+    python -m serving.predict "A wonderful film." "Two hours I won't get back."
+    python -m serving.predict --file reviews.txt      # one review per line
+    cat reviews.txt | python -m serving.predict       # stdin, one per line
+    python -m serving.predict --version 1795318274 ...
+    python -m serving.predict --server http://127.0.0.1:8501 ...
+
+Prints one line per review: label, P(positive), any further outputs of the
+serving signature as name=value, and the start of the review. Locally only the
+SavedModel is loaded (TensorFlow alone: no TFX, no tf.Transform).
+"""
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from typing import Any, Dict, List, Sequence
+
+# Before TensorFlow loads: its C++ start-up chatter (no GPU here, plugin
+# registration) would bury the answers; real failures still raise.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+warnings.filterwarnings('ignore', category=FutureWarning,
+                        module=r'google\.api_core')  # TF imports it
+
+from components.model import contract  # pylint: disable=g-import-not-at-top
+from serving import model_choice
+from serving import rest
+
+_EXCERPT_CHARS = 60
+
+
+def read_reviews(args: argparse.Namespace, stdin=None) -> List[str]:
+  """Reviews from the arguments, else --file, else stdin; one per line."""
+  if args.reviews:
+    return list(args.reviews)
+  stdin = sys.stdin if stdin is None else stdin
+  if args.file and args.file != '-':
+    try:
+      with open(args.file, encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+      raise SystemExit(f'error: {args.file}: {e}') from None
+    source = args.file
+  else:
+    if stdin.isatty():
+      raise SystemExit('error: no reviews: give them as arguments, with '
+                       '--file, or one per line on stdin')
+    lines = stdin.read().splitlines()
+    source = 'stdin'
+  reviews = [line for line in lines if line.strip()]
+  if not reviews:
+    raise SystemExit(f'error: {source}: no reviews (empty lines only)')
+  return reviews
+
+
+def predict(args: argparse.Namespace, reviews: Sequence[str]
+            ) -> List[Dict[str, Any]]:
+  """Row-format predictions, one per review, from the model or server."""
+  body = rest.predict_request(reviews)
+  if args.server:
+    response = rest.post_predict(args.server, body,
+                                 version=model_choice.server_version(args))
+    predictions = rest.predictions_of(response, args.server)
+  else:
+    # Imported here: TensorFlow takes seconds to load, a server call not.
+    from serving.saved_model import ServedVersion  # pylint: disable=g-import-not-at-top
+    predictions = ServedVersion(model_choice.model_dir(args)).answer(
+        body)['predictions']
+  if len(predictions) != len(reviews):
+    raise rest.RestError(f'{len(reviews)} reviews sent, '
+                         f'{len(predictions)} predictions received')
+  return predictions
+
+
+def format_line(review: str, prediction: Dict[str, Any]) -> str:
+  label = prediction.get(contract.LABEL_OUTPUT_KEY, '?')
+  probability = prediction.get(contract.PROBABILITY_OUTPUT_KEY)
+  parts = [f'{label:<8}',
+           f'{probability:.4f}' if isinstance(probability, float) else '?']
+  for name in sorted(prediction):
+    if name not in (contract.LABEL_OUTPUT_KEY,
+                    contract.PROBABILITY_OUTPUT_KEY):
+      value = prediction[name]
+      parts.append(f'{name}={value:.4g}' if isinstance(value, float)
+                   else f'{name}={value}')
+  excerpt = ' '.join(review.split())
+  if len(excerpt) > _EXCERPT_CHARS:
+    excerpt = excerpt[:_EXCERPT_CHARS - 1] + '…'
+  return '  '.join(parts + [excerpt])
+
+
+def main(argv=None, stdin=None) -> int:
+  parser = argparse.ArgumentParser(
+      description='Label and P(positive) of each review (one per line).')
+  parser.add_argument('reviews', nargs='*', metavar='REVIEW',
+                      help='Review texts (else --file, else stdin).')
+  parser.add_argument('--file', help='A file of reviews, one per line '
+                      '("-" for stdin).')
+  parser.add_argument('--json', action='store_true',
+                      help='One JSON object per review instead of text.')
+  model_choice.add_arguments(parser)
+  args = parser.parse_args(argv)
+  reviews = read_reviews(args, stdin)
+  try:
+    predictions = predict(args, reviews)
+  except (FileNotFoundError, rest.RestError, rest.BadRequest) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  for review, prediction in zip(reviews, predictions):
+    if not isinstance(prediction, dict):  # a one-output signature
+      prediction = {contract.PROBABILITY_OUTPUT_KEY: prediction}
+    if args.json:
+      print(json.dumps({'review': review, **prediction}))
+    else:
+      print(format_line(review, prediction))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

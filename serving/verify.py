@@ -1,0 +1,146 @@
+"""Replays a version's `verification.jsonl` and checks the answers.
+
+    python -m serving.verify                           # latest pushed version
+    python -m serving.verify --version N --server http://127.0.0.1:8501
+
+Every pushed version carries `assets.extra/verification.jsonl`: REST predict
+requests and the responses the exported model gave, one per line. This sends
+each request to the SavedModel itself (loaded with TensorFlow alone) or, with
+`--server`, to a TF Serving REST endpoint (`/v1/models/<name>/versions/<N>`
+when the version is known), and exits 1 if any answer differs: a string
+output at all, a number by more than `--tolerance`.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import warnings
+from typing import Any, Dict, List, Optional, Tuple
+
+# Before TensorFlow loads: its C++ start-up chatter (no GPU here, plugin
+# registration) would bury the answers; real failures still raise.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+warnings.filterwarnings('ignore', category=FutureWarning,
+                        module=r'google\.api_core')  # TF imports it
+
+from components.model import contract  # pylint: disable=g-import-not-at-top
+from serving import model_choice
+from serving import rest
+
+DEFAULT_TOLERANCE = 1e-5
+
+
+class VerificationFileError(ValueError):
+  """A verification file that cannot be read; the message names it."""
+
+
+def read_samples(path: str) -> List[Tuple[int, Dict[str, Any], Any]]:
+  """(line number, request, expected predictions) of each line."""
+  if not os.path.isfile(path):
+    raise VerificationFileError(f'{path}: no verification file')
+  samples = []
+  with open(path, encoding='utf-8') as f:
+    for number, line in enumerate(f, start=1):
+      if not line.strip():
+        continue
+      try:
+        sample = json.loads(line)
+        request, expected = (sample['request'],
+                             sample['response']['predictions'])
+      except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise VerificationFileError(
+            f'{path}:{number}: not a {{"request", "response": '
+            f'{{"predictions"}}}} object: {e}') from None
+      samples.append((number, request, expected))
+  if not samples:
+    raise VerificationFileError(f'{path}: no samples')
+  return samples
+
+
+def differences(expected: Any, actual: Any, tolerance: float,
+                where: str = '') -> List[str]:
+  """Where `actual` differs from `expected`; outputs only in `actual` (a
+  newer model's extra output) are not differences."""
+  if isinstance(expected, dict):
+    if not isinstance(actual, dict):
+      return [f'{where or "prediction"}: expected an object, got {actual!r}']
+    found = []
+    for key, value in expected.items():
+      if key not in actual:
+        found.append(f'{where}{key}: missing')
+      else:
+        found += differences(value, actual[key], tolerance, f'{where}{key}')
+    return found
+  if isinstance(expected, list):
+    if not isinstance(actual, list) or len(actual) != len(expected):
+      return [f'{where}: expected {len(expected)} values, got {actual!r}']
+    found = []
+    for i, (e, a) in enumerate(zip(expected, actual)):
+      found += differences(e, a, tolerance, f'{where}[{i}]')
+    return found
+  if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+    if (not isinstance(actual, (int, float)) or
+        not math.isclose(expected, actual, rel_tol=0, abs_tol=tolerance)):
+      return [f'{where}: expected {expected!r}, got {actual!r}']
+    return []
+  return [] if expected == actual else [
+      f'{where}: expected {expected!r}, got {actual!r}']
+
+
+def _version_of(model_dir: str) -> Optional[int]:
+  name = os.path.basename(os.path.normpath(model_dir))
+  return int(name) if name.isdigit() else None
+
+
+def verify(args: argparse.Namespace) -> int:
+  model_dir = model_choice.model_dir(args)
+  path = os.path.join(model_dir, 'assets.extra', contract.VERIFICATION_FILE)
+  samples = read_samples(path)
+  if args.server:
+    version = _version_of(model_dir)
+    target = args.server.rstrip('/') + rest.predict_path(version=version)
+
+    def answer(request):
+      return rest.predictions_of(
+          rest.post_predict(args.server, request, version=version), target)
+  else:
+    from serving.saved_model import ServedVersion  # pylint: disable=g-import-not-at-top
+    served = ServedVersion(model_dir)
+    target = model_dir
+
+    def answer(request):
+      return served.answer(request)['predictions']
+
+  mismatches = []
+  for number, request, expected in samples:
+    for difference in differences(expected, answer(request), args.tolerance):
+      mismatches.append(f'  line {number}: {difference}')
+  print(f'{path}: {len(samples)} samples replayed against {target}')
+  if mismatches:
+    print(f'MISMATCH: {len(mismatches)} difference(s) beyond '
+          f'{args.tolerance:g}:')
+    print('\n'.join(mismatches[:50]))
+    return 1
+  print(f'OK: every answer matches (tolerance {args.tolerance:g})')
+  return 0
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(
+      description='Replay a pushed version\'s verification.jsonl.')
+  model_choice.add_arguments(parser)
+  parser.add_argument('--tolerance', type=float, default=DEFAULT_TOLERANCE,
+                      help='Largest accepted difference of a number.')
+  args = parser.parse_args(argv)
+  try:
+    return verify(args)
+  except (FileNotFoundError, VerificationFileError, rest.RestError,
+          rest.BadRequest) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+
+
+if __name__ == '__main__':
+  sys.exit(main())

@@ -1,0 +1,46 @@
+"""A small real pipeline run in a subprocess, the way `make run` runs it."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+from typing import Dict
+
+import imdb_data
+from pipeline import config as config_lib
+
+BIN = os.path.dirname(sys.executable)
+RUNNER = os.path.join(imdb_data.PROJECT_ROOT, 'pipeline', 'local_runner.py')
+
+
+@dataclasses.dataclass
+class PipelineRun:
+  config: config_lib.PipelineConfig
+  env: Dict[str, str]
+  cwd: str
+  stdout: str
+
+
+def run_runner(env: Dict[str, str], cwd: str, *args: str) -> str:
+  """Runs pipeline/local_runner.py; its stdout, or AssertionError with the
+  end of both streams."""
+  result = subprocess.run([sys.executable, RUNNER, *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=1500)
+  if result.returncode:
+    raise AssertionError(f'{RUNNER} {args} failed ({result.returncode}):\n'
+                         f'{result.stdout[-4000:]}\n{result.stderr[-6000:]}')
+  return result.stdout
+
+
+def run_small_pipeline(root) -> PipelineRun:
+  """The whole pipeline on a generated corpus (learnable: it is blessed)."""
+  archive = imdb_data.write_archive(
+      str(root / 'aclImdb_small.tar.gz'),
+      imdb_data.generated_corpus({'train': 150, 'test': 50}, seed=3))
+  env = dict(os.environ, IMDB_DATA=archive,
+             OUTPUT_DIR=str(root / 'outputs'), TF_USE_LEGACY_KERAS='1')
+  env.pop('VERBOSE', None)
+  env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+  stdout = run_runner(env, str(root))
+  return PipelineRun(config_lib.from_args([], environ=env), env, str(root),
+                     stdout)
