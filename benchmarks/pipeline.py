@@ -94,8 +94,15 @@ def main(argv=None) -> int:
        '--texts-from-examples', test_pattern],
       stderr=subprocess.DEVNULL).decode().strip().splitlines()[-1])
 
-  accuracy = run.metrics.get('binary_accuracy', float('nan'))
-  test_count = run.metrics.get('example_count', 0)
+  def metric(output: str, name: str) -> float:
+    # With two heads the summary names metrics `<output>/<metric>`.
+    return run.metrics.get(summary.metric_name(output, '', name),
+                           run.metrics.get(name, float('nan')))
+
+  sentiment, rating = (contract.PROBABILITY_OUTPUT_KEY,
+                       contract.RATING_OUTPUT_KEY)
+  accuracy = metric(sentiment, 'binary_accuracy')
+  test_count = metric(sentiment, 'example_count')
   result = {
       'data': args.data,
       'settings': {**config.transform_custom_config,
@@ -112,8 +119,8 @@ def main(argv=None) -> int:
       'test_accuracy': accuracy,
       'test_accuracy_standard_error':
           (accuracy * (1 - accuracy) / test_count) ** 0.5 if test_count else None,
-      'test_auc': run.metrics.get('auc'),
-      'test_rating_mae': run.metrics.get('mean_absolute_error'),
+      'test_auc': metric(sentiment, 'auc'),
+      'test_rating_mae': metric(rating, 'mean_absolute_error'),
       'blessed': run.blessed,
       'pushed_model': run.serving_model_dir,
       'pushed_model_megabytes': directory_megabytes(run.serving_model_dir),
