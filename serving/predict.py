@@ -83,7 +83,7 @@ def format_line(review: str, prediction: Dict[str, Any]) -> str:
     if name not in (contract.LABEL_OUTPUT_KEY,
                     contract.PROBABILITY_OUTPUT_KEY):
       value = prediction[name]
-      parts.append(f'{name}={value:.4g}' if isinstance(value, float)
+      parts.append(f'{name}={value:.2f}' if isinstance(value, float)
                    else f'{name}={value}')
   excerpt = ' '.join(review.split())
   if len(excerpt) > _EXCERPT_CHARS:
