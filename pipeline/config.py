@@ -39,6 +39,23 @@ class PipelineConfig:
   # `min_accuracy` and no more than `max_accuracy_drop` below the baseline's.
   min_accuracy: float = 0.80
   max_accuracy_drop: float = 0.01
+  # --- Retraining on spans (IMDB_DATA a root of span-<N>/ directories).
+  # Transform, Trainer and Evaluator read the last `span_window` ingested
+  # spans (1: the latest only); `excluded_spans` are never read again, nor
+  # used as the drift baseline (how an operator sets aside a bad span).
+  span_window: int = 1
+  excluded_spans: List[int] = dataclasses.field(default_factory=list)
+  # Ingest this span instead of the latest one (backfilling); None: latest.
+  span: Optional[int] = None
+  # A span is stopped before training when, against the previous span, the
+  # label distribution moves more than this (L-infinity distance between the
+  # two label histograms) ...
+  max_label_drift: float = 0.1
+  # ... or the mean review length changes by more than this fraction.
+  max_length_change: float = 0.25
+  # The Pusher keeps the newest `keep_versions` versions in the serving
+  # directory (0: all), never removing the one models.config serves.
+  keep_versions: int = 0
   enable_cache: bool = True
   # Re-running on unchanged data re-blesses the served model; pushing it again
   # would only add an identical version.
@@ -116,6 +133,13 @@ def absolute(path: str) -> str:
   return path if is_uri(path) else os.path.abspath(path)
 
 
+def _positive_int(text: str) -> int:
+  value = int(text)
+  if value < 1:
+    raise argparse.ArgumentTypeError(f'{text!r}: must be 1 or more')
+  return value
+
+
 def _resource_limit(text: str) -> Tuple[str, Tuple[float, float]]:
   component, _, limits = text.partition('=')
   cpu, _, memory = limits.partition(',')
@@ -163,6 +187,28 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
   parser.add_argument('--no-cache', action='store_true',
                       help='Re-execute every component.')
   parser.add_argument(
+      '--span-window', type=_positive_int,
+      default=int(environ.get('SPAN_WINDOW', defaults.span_window)),
+      help='With a data root of span-<N>/ directories: train and evaluate on '
+      'the last K ingested spans (env SPAN_WINDOW; default 1, the latest).')
+  parser.add_argument(
+      '--exclude-span', type=int, action='append', dest='excluded_spans',
+      default=[int(n) for n in environ.get('EXCLUDED_SPANS', '').split()],
+      metavar='N', help='A span never to train, evaluate or compare drift on '
+      'again, e.g. one that was rejected; repeatable (env EXCLUDED_SPANS).')
+  parser.add_argument(
+      '--span', type=int, default=None,
+      help='Ingest this span instead of the latest one (backfilling).')
+  parser.add_argument('--max-label-drift', type=float,
+                      default=defaults.max_label_drift)
+  parser.add_argument('--max-length-change', type=float,
+                      default=defaults.max_length_change)
+  parser.add_argument(
+      '--keep-versions', type=int,
+      default=int(environ.get('KEEP_VERSIONS', defaults.keep_versions)),
+      help='Keep the newest K pushed versions, never the served one '
+      '(env KEEP_VERSIONS; 0 keeps all).')
+  parser.add_argument(
       '-v', '--verbose', action='store_true',
       default=environ.get('VERBOSE', '') not in ('', '0'),
       help='Show TFX\'s and Beam\'s logs on the terminal as well as in the '
@@ -207,6 +253,12 @@ def from_args(argv: Optional[Sequence[str]] = None,
       training={key: getattr(args, key) for key in defaults.training},
       min_accuracy=args.min_accuracy,
       max_accuracy_drop=args.max_accuracy_drop,
+      span_window=args.span_window,
+      excluded_spans=sorted(set(args.excluded_spans)),
+      span=args.span,
+      max_label_drift=args.max_label_drift,
+      max_length_change=args.max_length_change,
+      keep_versions=args.keep_versions,
       enable_cache=not args.no_cache,
       verbose=args.verbose,
       push_identical_model=args.push_identical_model,

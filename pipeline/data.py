@@ -3,12 +3,19 @@
 `IMDB_DATA` (or `--data`) points at a directory in the official layout
 (`aclImdb/` itself or its parent) or at the .tar.gz. Without it, the official
 archive is downloaded once into a cache directory and its sha256 verified.
+
+It may also point at a *data root of spans*, for retraining as new reviews
+arrive: subdirectories `span-<N>/`, each laid out as `aclImdb/` is (with
+`train/` and `test/`), or archives `span-<N>.tar.gz` of that. ExampleGen then
+reads them with TFX's span mechanism (`{SPAN}` in its input patterns): each
+run ingests the latest span (or the one `--span` names).
 """
 
 import dataclasses
 import hashlib
 import os
 import posixpath
+import re
 import shutil
 import sys
 import tempfile
@@ -34,12 +41,22 @@ class DataSourceError(ValueError):
   """The data location is missing or not in the official layout."""
 
 
+# `span-<N>`: TFX replaces `{SPAN}` in an input pattern with the span number.
+SPAN_PREFIX = 'span-'
+_SPAN_ENTRY = re.compile(r'^span-(\d+)(\.tar\.gz|\.tgz)?$')
+
+
 @dataclasses.dataclass(frozen=True)
 class DataLocation:
-  """What ImdbExampleGen reads: a base directory and a pattern per split."""
+  """What ImdbExampleGen reads: a base directory and a pattern per split.
+
+  `spans` says the patterns hold `{SPAN}`: each ExampleGen run reads one span
+  and records its number on the Examples artifact.
+  """
   input_base: str
   train_pattern: str
   test_pattern: str
+  spans: bool = False
 
 
 def is_uri(path: str) -> bool:
@@ -63,6 +80,8 @@ def locate(path: str) -> DataLocation:
   path = os.path.abspath(os.path.expanduser(path))
   if not os.path.exists(path):
     raise DataSourceError(f'{path}: no such file or directory. {_OFFLINE_HINT}')
+  if os.path.isdir(path) and span_entries(path):
+    return locate_spans(path)
   if os.path.isfile(path):
     if not layout.is_archive(path):
       raise DataSourceError(
@@ -80,6 +99,52 @@ def locate(path: str) -> DataLocation:
   raise DataSourceError(
       f'{path}: has neither train/ nor aclImdb/train/; expected the official '
       'aclImdb layout (train/pos, train/neg, test/pos, test/neg)')
+
+
+def span_entries(root: str) -> dict:
+  """{span number: entry name} of the `span-<N>` directories or archives."""
+  found = {}
+  for name in os.listdir(root):
+    match = _SPAN_ENTRY.match(name)
+    if match:
+      span = int(match.group(1))
+      if span in found:
+        raise DataSourceError(
+            f'{root}: span {span} is given twice ({found[span]} and {name})')
+      found[span] = name
+  return found
+
+
+def locate_spans(root: str) -> DataLocation:
+  """The `{SPAN}` patterns of a data root of spans, after checking its layout.
+
+  All spans must be of one kind (directories or archives): one pattern per
+  split matches every span. A directory span must hold train/ and test/.
+  """
+  entries = span_entries(root)
+  archives = {span: name for span, name in entries.items()
+              if layout.is_archive(name)}
+  if archives and len(archives) != len(entries):
+    raise DataSourceError(
+        f'{root}: mixes span directories and span archives '
+        f'({sorted(entries.values())}); use one kind')
+  if archives:
+    suffixes = {name[name.index('.'):] for name in archives.values()}
+    if len(suffixes) > 1:
+      raise DataSourceError(f'{root}: span archives end in several ways '
+                            f'{sorted(suffixes)}; use one')
+    pattern = SPAN_PREFIX + '{SPAN}' + suffixes.pop()
+    return DataLocation(root, pattern, pattern, spans=True)
+  for span, name in sorted(entries.items()):
+    missing = [split for split in (contract.TRAIN_SPLIT, contract.TEST_SPLIT)
+               if not os.path.isdir(os.path.join(root, name, split))]
+    if missing:
+      raise DataSourceError(
+          f'{os.path.join(root, name)}: span {span} has no {missing[0]}/ '
+          'directory (each span-<N>/ is laid out as aclImdb/ is)')
+  span_dir = SPAN_PREFIX + '{SPAN}'
+  return DataLocation(root, f'{span_dir}/{contract.TRAIN_SPLIT}/*/*.txt',
+                      f'{span_dir}/{contract.TEST_SPLIT}/*/*.txt', spans=True)
 
 
 def default_cache_dir() -> str:

@@ -12,12 +12,18 @@ from tfx import v1 as tfx
 
 from tfx.dsl.components.base import executor_spec
 from tfx.orchestration.data_types import RuntimeParameter
+from tfx.proto import distribution_validator_pb2
+from tfx.proto import range_config_pb2
+from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tensorflow_metadata.proto.v0 import path_pb2
 
 from components.imdb_example_gen.component import ImdbExampleGen
 from components.model import contract
 from components.pusher import executor as pusher_executor
 from components.validation_gate import ValidationGate
 from pipeline.config import PipelineConfig
+from pipeline import resolvers
 from pipeline.data import DataLocation
 
 
@@ -77,11 +83,75 @@ def make_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
       ])
 
 
+def make_drift_config(config: PipelineConfig
+                      ) -> distribution_validator_pb2.DistributionValidatorConfig:
+  """DistributionValidator's own comparators: none; the checks are the
+  custom validations of `make_drift_checks`, which read as plain thresholds."""
+  del config
+  return distribution_validator_pb2.DistributionValidatorConfig()
+
+
+def _pair_check(feature: str, sql: str, description: str
+                ) -> custom_validation_config_pb2.FeaturePairValidation:
+  path = path_pb2.Path(step=[feature])
+  return custom_validation_config_pb2.FeaturePairValidation(
+      feature_test_path=path, feature_base_path=path,
+      validations=[custom_validation_config_pb2.Validation(
+          sql_expression=sql, severity=anomalies_pb2.AnomalyInfo.ERROR,
+          description=description)])
+
+
+def make_drift_checks(config: PipelineConfig
+                      ) -> custom_validation_config_pb2.CustomValidationConfig:
+  """The new span against the previous one, as TFDV custom validations over
+  the two spans' statistics (SQL on FeatureNameStatistics).
+
+  - Label distribution: for a 0/1 label the L-infinity distance between the
+    two label histograms is the change in the share of positive reviews,
+    which is the change in the label's mean.
+  - Review length: the mean length in characters, as a relative change.
+  """
+  low, high = 1 - config.max_length_change, 1 + config.max_length_change
+  return custom_validation_config_pb2.CustomValidationConfig(
+      feature_pair_validations=[
+          _pair_check(
+              contract.LABEL_KEY,
+              'ABS(feature_test.num_stats.mean - feature_base.num_stats.mean)'
+              f' <= {config.max_label_drift:g}',
+              'share of positive reviews moved by more than '
+              f'{config.max_label_drift:g} from the previous span'),
+          _pair_check(
+              contract.TEXT_KEY,
+              'feature_test.string_stats.avg_length BETWEEN '
+              f'feature_base.string_stats.avg_length * {low:g} AND '
+              f'feature_base.string_stats.avg_length * {high:g}',
+              'mean review length changed by more than '
+              f'{config.max_length_change:.0%} from the previous span'),
+      ])
+
+
+def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
+                 num_spans: int, before_current: bool) -> tfx.dsl.Resolver:
+  """A resolver over every artifact `current`'s producer ever made, narrowed
+  to a window of spans anchored on the one made in this run."""
+  return tfx.dsl.Resolver(
+      strategy_class=resolvers.SpanWindowStrategy,
+      config={'num_spans': num_spans, 'before_current': before_current,
+              'excluded_spans': list(config.excluded_spans)},
+      **{resolvers.CURRENT_KEY: current,
+         resolvers.HISTORY_KEY: tfx.dsl.Channel(
+             type=current.type,
+             producer_component_id=current.producer_component_id,
+             output_key=current.output_key)},
+  ).with_id(node_id)
+
+
 def create_pipeline(
     config: PipelineConfig,
     data: DataLocation,
     train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
-    local_metadata: bool = True) -> tfx.dsl.Pipeline:
+    local_metadata: bool = True,
+    custom_resolvers: bool = True) -> tfx.dsl.Pipeline:
   """The whole pipeline, ExampleGen to Pusher, for every orchestrator.
 
   Args:
@@ -91,12 +161,33 @@ def create_pipeline(
       may be a RuntimeParameter (JSON of TrainArgs) on Kubeflow.
     local_metadata: use the SQLite ML Metadata store under the output
       directory; orchestrators with their own store (Kubeflow) pass False.
+    custom_resolvers: use this project's resolver strategies (span windows,
+      drift against the previous span, warm start from the latest blessed
+      model). Kubeflow Pipelines v2 compiles only TFX's stock strategies, so
+      its runner passes False: each run then reads the span it ingested,
+      without drift checks or warm start.
   """
+  range_config = None
+  if data.spans and config.span is not None:
+    range_config = range_config_pb2.RangeConfig(
+        static_range=range_config_pb2.StaticRange(
+            start_span_number=config.span, end_span_number=config.span))
   example_gen = ImdbExampleGen(
       input_base=data.input_base,
       train_pattern=data.train_pattern,
       test_pattern=data.test_pattern,
-      eval_percent=config.eval_percent)
+      eval_percent=config.eval_percent,
+      range_config=range_config)
+  nodes: List = [example_gen]
+
+  # The examples Transform, Trainer and Evaluator read: the span just
+  # ingested, or a window of the latest spans.
+  examples = example_gen.outputs['examples']
+  if custom_resolvers and data.spans and config.span_window > 1:
+    span_window = _span_window(config, 'span_window_resolver', examples,
+                               config.span_window, before_current=False)
+    nodes.append(span_window)
+    examples = span_window.outputs[resolvers.HISTORY_KEY]
 
   statistics_gen = tfx.components.StatisticsGen(
       examples=example_gen.outputs['examples'])
@@ -104,11 +195,28 @@ def create_pipeline(
   example_validator = tfx.components.ExampleValidator(
       statistics=statistics_gen.outputs['statistics'],
       schema=schema_gen.outputs['schema'])
-  validation_gate = ValidationGate(
-      anomalies=example_validator.outputs['anomalies'])
+  nodes += [statistics_gen, schema_gen, example_validator]
+  gated_anomalies = {'anomalies': example_validator.outputs['anomalies']}
+  if custom_resolvers:
+    # Drift: the new span's statistics against the previous span's (none on
+    # the first span: DistributionValidator then passes it).
+    previous_statistics = _span_window(
+        config, 'previous_span_statistics_resolver',
+        statistics_gen.outputs['statistics'], 1, before_current=True)
+    distribution_validator = tfx.components.DistributionValidator(
+        statistics=statistics_gen.outputs['statistics'],
+        baseline_statistics=previous_statistics.outputs[
+            resolvers.HISTORY_KEY].as_optional(),
+        config=make_drift_config(config),
+        custom_validation_config=make_drift_checks(config))
+    nodes += [previous_statistics, distribution_validator]
+    gated_anomalies['drift_anomalies'] = distribution_validator.outputs[
+        'anomalies']
+  validation_gate = ValidationGate(**gated_anomalies)
+  nodes.append(validation_gate)
 
   transform = tfx.components.Transform(
-      examples=example_gen.outputs['examples'],
+      examples=examples,
       schema=schema_gen.outputs['schema'],
       module_file=config.preprocessing_module_file,
       custom_config=config.transform_custom_config,
@@ -118,9 +226,25 @@ def create_pipeline(
       materialize=False)
   transform.add_upstream_node(validation_gate)
 
+  # Warm start: the latest blessed model trained on other examples than
+  # these (on unchanged data the same one as last time, so that a re-run
+  # stays cached). The Trainer decides whether its tokenization fits.
+  base_model = None
+  if custom_resolvers and config.training['warm_start']:
+    base_model_resolver = tfx.dsl.Resolver(
+        strategy_class=resolvers.LatestBlessedModelFromOtherDataStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(
+            type=tfx.types.standard_artifacts.ModelBlessing),
+        examples=examples,
+    ).with_id('warm_start_model_resolver')
+    nodes.append(base_model_resolver)
+    base_model = base_model_resolver.outputs['model']
+
   trainer = tfx.components.Trainer(
       module_file=config.module_file,
-      examples=example_gen.outputs['examples'],
+      examples=examples,
+      base_model=base_model,
       transform_graph=transform.outputs['transform_graph'],
       schema=schema_gen.outputs['schema'],
       train_args=train_args or tfx.proto.TrainArgs(
@@ -136,7 +260,7 @@ def create_pipeline(
   ).with_id('latest_blessed_model_resolver')
 
   evaluator = tfx.components.Evaluator(
-      examples=example_gen.outputs['examples'],
+      examples=examples,
       model=trainer.outputs['model'],
       baseline_model=model_resolver.outputs['model'],
       example_splits=[contract.TEST_SPLIT],
@@ -153,14 +277,11 @@ def create_pipeline(
       custom_executor_spec=executor_spec.ExecutorClassSpec(
           pusher_executor.Executor))
 
-  components: List = [
-      example_gen, statistics_gen, schema_gen, example_validator,
-      validation_gate, transform, trainer, model_resolver, evaluator, pusher,
-  ]
+  nodes += [transform, trainer, model_resolver, evaluator, pusher]
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
-      components=components,
+      components=nodes,
       enable_cache=config.enable_cache,
       metadata_connection_config=(
           tfx.orchestration.metadata.sqlite_metadata_connection_config(

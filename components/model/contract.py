@@ -73,6 +73,12 @@ DECISION_THRESHOLD = 0.5
 # Files shipped inside every exported model, under assets.extra/.
 WARMUP_FILE = 'tf_serving_warmup_requests'
 VERIFICATION_FILE = 'verification.jsonl'
+# How the model was trained: its tokenization (what a later model must match
+# to warm-start from it) and whether it was itself warm-started.
+TRAINING_FILE = 'training.json'
+# Written by the Pusher into the pushed version: its number, the spans it was
+# trained on, its evaluation metrics and what it was compared with.
+RELEASE_FILE = 'release.json'
 NUM_VERIFICATION_SAMPLES = 32
 # Term embeddings written for TensorBoard's projector (the most frequent).
 NUM_PROJECTOR_TERMS = 10_000

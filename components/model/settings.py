@@ -22,6 +22,10 @@ DEFAULT_HYPERPARAMETERS = {
     'pretrained_embeddings': '',
     'train_pretrained_embeddings': True,  # False freezes them
     'seed': 42,
+    # Start from the latest blessed model's weights when its tokenization is
+    # the same (hashing always is; a vocabulary only if it did not change);
+    # otherwise, or when False, train from scratch.
+    'warm_start': True,
 }
 
 DEFAULT_TOKENIZATION = {

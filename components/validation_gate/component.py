@@ -1,10 +1,12 @@
-"""ValidationGate: fails the run when ExampleValidator flagged any split.
+"""ValidationGate: fails the run when the data validators flagged anything.
 
-ExampleValidator records its verdict but never stops a pipeline: it sets the
-custom property `blessed` (per split, 1 = no anomalies) on its output and
-carries on. Transform is made to depend on this gate, so anomalous data stops
-the run before any training, and the failed execution in ML Metadata carries
-the reasons.
+ExampleValidator (the examples against the curated schema) and
+DistributionValidator (the new span against the previous one: label
+distribution, review length) record their verdicts but never stop a pipeline:
+each sets the custom property `blessed` (per split or split pair) on its
+output and carries on. Transform is made to depend on this gate, so anomalous
+data stops the run before any training, and the failed execution in ML
+Metadata carries the reasons.
 """
 
 import os
@@ -13,9 +15,31 @@ from typing import Dict, List
 from absl import logging
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import v1 as tfx
+from tfx.components.distribution_validator import executor as drift_executor
 from tfx.components.example_validator import executor as validator_executor
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
+
+# Where each validator writes a split's report: ExampleValidator per split,
+# DistributionValidator per (new, baseline) split pair.
+_SPLIT_DIRECTORY_PREFIXES = ('Split-', 'SplitPair-')
+# DistributionValidator's verdict when there is no previous span to compare
+# with (the first span): nothing to flag.
+_PASSING_VALUES = (validator_executor.BLESSED_VALUE,
+                   drift_executor.NO_BASELINE_STATS)
+
+
+def _report_path(anomalies: tfx.types.standard_artifacts.ExampleAnomalies,
+                 split: str) -> str:
+  paths = [os.path.join(anomalies.uri, prefix + split,
+                        validator_executor.DEFAULT_FILE_NAME)
+           for prefix in _SPLIT_DIRECTORY_PREFIXES]
+  for path in paths:
+    if fileio.exists(path):
+      return path
+  raise FileNotFoundError(f'{anomalies.uri}: no anomalies report for {split} '
+                          f'(looked for {paths})')
 
 
 def anomalies_of(anomalies: tfx.types.standard_artifacts.ExampleAnomalies
@@ -23,45 +47,51 @@ def anomalies_of(anomalies: tfx.types.standard_artifacts.ExampleAnomalies
   """Human-readable anomaly descriptions per split; empty when clean."""
   found = {}
   for split in artifact_utils.decode_split_names(anomalies.split_names):
-    path = os.path.join(
-        artifact_utils.get_split_uri([anomalies], split),
-        validator_executor.DEFAULT_FILE_NAME)
     report = anomalies_pb2.Anomalies()
-    report.ParseFromString(io_utils.read_bytes_file(path))
+    report.ParseFromString(io_utils.read_bytes_file(
+        _report_path(anomalies, split)))
     reasons = [
-        f'{feature}: {info.short_description} ({info.description})'
-        for feature, info in sorted(report.anomaly_info.items())]
+        f'{feature}: {reason.short_description} ({reason.description})'
+        for feature, info in sorted(report.anomaly_info.items())
+        for reason in info.reason]
     if report.HasField('dataset_anomaly_info'):
-      info = report.dataset_anomaly_info
-      reasons.append(f'dataset: {info.short_description} ({info.description})')
+      reasons += [f'dataset: {reason.short_description} '
+                  f'({reason.description})'
+                  for reason in report.dataset_anomaly_info.reason]
     if reasons:
       found[split] = reasons
   return found
 
 
 class DataAnomaliesError(RuntimeError):
-  """The examples do not match the schema; the message lists why."""
+  """The examples do not match the schema or drifted; the message says why."""
 
 
 def check_anomalies(
-    anomalies: tfx.types.standard_artifacts.ExampleAnomalies) -> None:
+    anomalies: tfx.types.standard_artifacts.ExampleAnomalies,
+    what: str = 'ExampleValidator') -> None:
   """Raises DataAnomaliesError if any split has anomalies."""
   found = anomalies_of(anomalies)
   blessed = anomalies.get_json_value_custom_property(
       validator_executor.ARTIFACT_PROPERTY_BLESSED_KEY) or {}
-  if found or any(value != validator_executor.BLESSED_VALUE
-                   for value in blessed.values()):
+  if found or any(value not in _PASSING_VALUES for value in blessed.values()):
     lines = [f'  {split}: {reason}'
              for split, reasons in found.items() for reason in reasons]
     raise DataAnomaliesError(
-        'ExampleValidator found anomalies; stopping before training:\n'
+        f'{what} found anomalies; stopping before training:\n'
         + '\n'.join(lines))
-  logging.info('No anomalies in splits %s.', sorted(blessed))
+  logging.info('%s: no anomalies in %s.', what, sorted(blessed))
 
 
 @tfx.dsl.components.component
 def ValidationGate(
     anomalies: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.ExampleAnomalies]) -> None:
-  """Fails the run if ExampleValidator found anomalies in any split."""
-  check_anomalies(anomalies)
+        tfx.types.standard_artifacts.ExampleAnomalies],
+    drift_anomalies: tfx.dsl.components.InputArtifact[
+        tfx.types.standard_artifacts.ExampleAnomalies] = None) -> None:
+  """Fails the run if ExampleValidator (against the schema) or
+  DistributionValidator (against the previous span) found anomalies."""
+  check_anomalies(anomalies, 'ExampleValidator')
+  if drift_anomalies is not None:
+    check_anomalies(drift_anomalies,
+                    'DistributionValidator (drift from the previous span)')

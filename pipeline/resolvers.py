@@ -1,0 +1,130 @@
+"""Resolver strategies for retraining on spans: which earlier artifacts a run
+reads, beside those it just produced.
+
+TFX's own `SpanRangeStrategy` picks the latest spans of everything recorded;
+these strategies are anchored on the span *this run* ingested instead, so a
+backfilled older span is windowed and compared correctly, and they honour the
+spans an operator excluded. `LatestBlessedModelFromOtherDataStrategy` is
+`LatestBlessedModelStrategy` minus the models trained on the very examples the
+Trainer is about to read: a re-run on unchanged data then resolves the same
+base model as the run before it, and everything stays cached.
+
+Each is used through `tfx.dsl.Resolver(strategy_class=..., config=...)`,
+which LocalDagRunner and Airflow run; Kubeflow Pipelines v2 compiles only
+TFX's two stock strategies (see `create_pipeline(custom_resolvers=False)`).
+"""
+
+from typing import Dict, List, Optional, Sequence
+
+import ml_metadata as mlmd
+from tfx import types
+from tfx.components.evaluator import constants as evaluator_constants
+from tfx.dsl.components.common import resolver
+
+# Input keys of the span strategies: the artifact this run produced, and every
+# artifact of the same producer in the pipeline's history.
+CURRENT_KEY = 'current'
+HISTORY_KEY = 'history'
+
+
+def span_of(artifact: types.Artifact) -> int:
+  # ExampleGen records the span as a custom property (StatisticsGen copies
+  # it); older artifacts may hold it as a string.
+  value = artifact.get_int_custom_property('span')
+  return value or int(artifact.get_string_custom_property('span') or 0)
+
+
+def select_spans(current: types.Artifact, history: Sequence[types.Artifact],
+                 num_spans: int, before_current: bool,
+                 excluded_spans: Sequence[int] = ()) -> List[types.Artifact]:
+  """The newest artifact of each of the `num_spans` latest spans up to the
+  current one (or strictly before it), excluded spans left out; oldest first.
+
+  The current artifact stands for its own span even if an older artifact of
+  that span exists (the span was ingested again).
+  """
+  current_span = span_of(current)
+  newest: Dict[int, types.Artifact] = {}
+  for artifact in sorted(history, key=lambda a: a.id):
+    newest[span_of(artifact)] = artifact
+  newest[current_span] = current
+  spans = sorted(span for span in newest
+                 if span not in excluded_spans
+                 and (span < current_span if before_current
+                      else span <= current_span))
+  return [newest[span] for span in spans[-num_spans:]] if num_spans else []
+
+
+class SpanWindowStrategy(resolver.ResolverStrategy):
+  """`history` narrowed to a window of spans anchored on `current`.
+
+  config: `num_spans` (window length), `before_current` (False: the window
+  ends with the current span, e.g. the spans to train on; True: it ends just
+  before it, e.g. the previous span to compare drift with) and
+  `excluded_spans`.
+  """
+
+  def __init__(self, num_spans: int = 1, before_current: bool = False,
+               excluded_spans: Sequence[int] = ()):
+    if num_spans < 1:
+      raise ValueError(f'num_spans must be 1 or more, got {num_spans}')
+    self._num_spans = num_spans
+    self._before_current = before_current
+    self._excluded_spans = frozenset(excluded_spans)
+
+  def resolve_artifacts(
+      self, store: mlmd.MetadataStore,
+      input_dict: Dict[str, List[types.Artifact]]
+  ) -> Optional[Dict[str, List[types.Artifact]]]:
+    del store  # The spans are on the artifacts themselves.
+    current = input_dict[CURRENT_KEY]
+    if len(current) != 1:
+      return {CURRENT_KEY: current, HISTORY_KEY: []}
+    return {CURRENT_KEY: current,
+            HISTORY_KEY: select_spans(current[0], input_dict[HISTORY_KEY],
+                                      self._num_spans, self._before_current,
+                                      sorted(self._excluded_spans))}
+
+
+def training_examples_of(store: mlmd.MetadataStore,
+                         model_ids: Sequence[int]) -> Dict[int, frozenset]:
+  """{model id: ids of the Examples its Trainer execution read}."""
+  producer = {}
+  for event in store.get_events_by_artifact_ids(list(model_ids)):
+    if event.type == mlmd.proto.Event.OUTPUT:
+      producer[event.artifact_id] = event.execution_id
+  inputs: Dict[int, set] = {}
+  for event in store.get_events_by_execution_ids(list(set(producer.values()))):
+    if event.type == mlmd.proto.Event.INPUT and any(
+        step.key == 'examples' for step in event.path.steps):
+      inputs.setdefault(event.execution_id, set()).add(event.artifact_id)
+  return {model_id: frozenset(inputs.get(execution_id, ()))
+          for model_id, execution_id in producer.items()}
+
+
+class LatestBlessedModelFromOtherDataStrategy(resolver.ResolverStrategy):
+  """The latest blessed `model` not trained on exactly `examples`.
+
+  Inputs: `model`, `model_blessing` (histories) and `examples` (what the
+  Trainer reads in this run). Outputs `model` and `model_blessing`, empty
+  when there is no such model.
+  """
+
+  def resolve_artifacts(
+      self, store: mlmd.MetadataStore,
+      input_dict: Dict[str, List[types.Artifact]]
+  ) -> Optional[Dict[str, List[types.Artifact]]]:
+    blessings = {
+        b.get_int_custom_property(
+            evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
+        for b in input_dict['model_blessing']
+        if b.get_int_custom_property(
+            evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1}
+    blessed = [m for m in input_dict['model'] if m.id in blessings]
+    current_examples = frozenset(a.id for a in input_dict['examples'])
+    trained_on = training_examples_of(store, [m.id for m in blessed])
+    for model in sorted(blessed, key=lambda m: m.id, reverse=True):
+      if trained_on.get(model.id) != current_examples:
+        return {'model': [model], 'model_blessing': [blessings[model.id]],
+                'examples': input_dict['examples']}
+    return {'model': [], 'model_blessing': [], 'examples': input_dict['examples']}
