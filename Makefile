@@ -17,7 +17,7 @@ SERVING_VENV ?= .venv-serving
 SERVE_PORT ?= 8501
 
 .PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
-	bench bench-tokenization
+	bench bench-tokenization versions rollback rollforward
 
 venv:
 	@scripts/ensure_venv.sh
@@ -44,6 +44,20 @@ predict: venv
 # --server URL).
 verify: venv
 	@TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m serving.verify $(ARGS)
+
+# The pushed versions with their spans and metrics, and which one is served.
+versions: venv
+	@TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m serving.releases $(ARGS) list
+
+# make rollback VERSION=1795301234: serve that version (pins it in
+# outputs/serving/models.config; nothing is deleted).
+rollback: venv
+	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=<pushed version>" >&2; exit 2; }
+	@TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m serving.releases $(ARGS) rollback $(VERSION)
+
+# Serve the highest version again (TF Serving's default policy).
+rollforward: venv
+	@TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m serving.releases $(ARGS) latest
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

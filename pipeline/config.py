@@ -57,6 +57,9 @@ class PipelineConfig:
   # directory (0: all), never removing the one models.config serves.
   keep_versions: int = 0
   enable_cache: bool = True
+  # A second run on the same output directory: refuse at once (0), wait
+  # that many seconds for the first to finish, or wait for ever (None).
+  lock_wait_s: Optional[float] = 0
   # Re-running on unchanged data re-blesses the served model; pushing it again
   # would only add an identical version.
   push_identical_model: bool = False
@@ -187,6 +190,10 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
   parser.add_argument('--no-cache', action='store_true',
                       help='Re-execute every component.')
   parser.add_argument(
+      '--wait', nargs='?', type=float, const=-1, default=0, metavar='SECONDS',
+      help='When another run holds the output directory, wait for it '
+      '(for ever, or at most SECONDS) instead of refusing at once.')
+  parser.add_argument(
       '--span-window', type=_positive_int,
       default=int(environ.get('SPAN_WINDOW', defaults.span_window)),
       help='With a data root of span-<N>/ directories: train and evaluate on '
@@ -260,6 +267,7 @@ def from_args(argv: Optional[Sequence[str]] = None,
       max_length_change=args.max_length_change,
       keep_versions=args.keep_versions,
       enable_cache=not args.no_cache,
+      lock_wait_s=None if args.wait < 0 else args.wait,
       verbose=args.verbose,
       push_identical_model=args.push_identical_model,
       extra_beam_args=list(args.beam_args),

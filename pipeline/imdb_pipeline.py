@@ -10,7 +10,8 @@ from typing import List, Optional, Union
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
-from tfx.dsl.components.base import executor_spec
+from tfx.components.distribution_validator.component import (
+    DistributionValidator)
 from tfx.orchestration.data_types import RuntimeParameter
 from tfx.proto import distribution_validator_pb2
 from tfx.proto import range_config_pb2
@@ -21,6 +22,7 @@ from tensorflow_metadata.proto.v0 import path_pb2
 from components.imdb_example_gen.component import ImdbExampleGen
 from components.model import contract
 from components.pusher import executor as pusher_executor
+from components.pusher.component import VersionedPusher
 from components.validation_gate import ValidationGate
 from pipeline.config import PipelineConfig
 from pipeline import resolvers
@@ -132,17 +134,19 @@ def make_drift_checks(config: PipelineConfig
 
 def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
                  num_spans: int, before_current: bool) -> tfx.dsl.Resolver:
-  """A resolver over every artifact `current`'s producer ever made, narrowed
-  to a window of spans anchored on the one made in this run."""
+  """A resolver over every artifact of `current`'s type in the pipeline's
+  history, narrowed to a window of spans anchored on the one this run made.
+
+  The history channel names no producer on purpose: one that did would be
+  compiled as the producer's output in this run only. Each of these types
+  has one producer in the pipeline.
+  """
   return tfx.dsl.Resolver(
       strategy_class=resolvers.SpanWindowStrategy,
       config={'num_spans': num_spans, 'before_current': before_current,
               'excluded_spans': list(config.excluded_spans)},
       **{resolvers.CURRENT_KEY: current,
-         resolvers.HISTORY_KEY: tfx.dsl.Channel(
-             type=current.type,
-             producer_component_id=current.producer_component_id,
-             output_key=current.output_key)},
+         resolvers.HISTORY_KEY: tfx.dsl.Channel(type=current.type)},
   ).with_id(node_id)
 
 
@@ -201,9 +205,9 @@ def create_pipeline(
     # Drift: the new span's statistics against the previous span's (none on
     # the first span: DistributionValidator then passes it).
     previous_statistics = _span_window(
-        config, 'previous_span_statistics_resolver',
+        config, 'previous_span_resolver',
         statistics_gen.outputs['statistics'], 1, before_current=True)
-    distribution_validator = tfx.components.DistributionValidator(
+    distribution_validator = DistributionValidator(
         statistics=statistics_gen.outputs['statistics'],
         baseline_statistics=previous_statistics.outputs[
             resolvers.HISTORY_KEY].as_optional(),
@@ -266,16 +270,18 @@ def create_pipeline(
       example_splits=[contract.TEST_SPLIT],
       eval_config=make_eval_config(config))
 
-  pusher = tfx.components.Pusher(
+  pusher = VersionedPusher(
       model=trainer.outputs['model'],
       model_blessing=evaluator.outputs['blessing'],
+      model_evaluation=evaluator.outputs['evaluation'],
+      examples=examples,
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
               base_directory=config.serving_dir)),
       custom_config={
-          pusher_executor.PUSH_IDENTICAL_KEY: config.push_identical_model},
-      custom_executor_spec=executor_spec.ExecutorClassSpec(
-          pusher_executor.Executor))
+          pusher_executor.PUSH_IDENTICAL_KEY: config.push_identical_model,
+          pusher_executor.KEEP_VERSIONS_KEY: config.keep_versions,
+      }).with_id('Pusher')
 
   nodes += [transform, trainer, model_resolver, evaluator, pusher]
   return tfx.dsl.Pipeline(

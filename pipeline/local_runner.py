@@ -23,6 +23,7 @@ os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 from pipeline import config as config_lib  # pylint: disable=g-import-not-at-top
 from pipeline import data  # pylint: disable=g-import-not-at-top
 from pipeline import progress  # pylint: disable=g-import-not-at-top
+from pipeline import run_lock  # pylint: disable=g-import-not-at-top
 
 
 def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
@@ -74,13 +75,26 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
 
 
 def main(argv=None) -> int:
+  """Exit status: 0 when the run finished (whether or not it pushed a
+  model), 1 when a component failed (the data stopped it, or an error), 2
+  for bad settings or data locations, 3 when another run holds the output
+  directory. Meant for cron and other schedulers."""
   config = config_lib.from_args(argv)
   try:
     location = data.resolve(config.data, config.data_cache_dir)
   except data.DataSourceError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
-  run(config, location)
+  if data.is_uri(config.output_dir):
+    # No file lock on object storage: the orchestrator must not overlap runs.
+    run(config, location)
+    return 0
+  try:
+    with run_lock.hold(config.output_dir, wait_s=config.lock_wait_s):
+      run(config, location)
+  except run_lock.OutputDirectoryBusy as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 3
   return 0
 
 

@@ -1,6 +1,7 @@
 """What the latest run did, read back from ML Metadata and its artifacts."""
 
 import dataclasses
+import json
 import math
 import os
 from typing import Any, Dict, List, Optional, Tuple
@@ -11,6 +12,7 @@ from tensorflow_model_analysis.writers import eval_config_writer
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
+from components.model import contract
 from pipeline.config import PipelineConfig
 
 _STATE_NAMES = {
@@ -50,6 +52,12 @@ class RunSummary:
   # `custom_config` (JSON): the settings the run actually used.
   execution_properties: Dict[str, Dict[str, Any]] = dataclasses.field(
       default_factory=dict)
+  # The span ExampleGen ingested (0 for data without spans) and the spans
+  # the Trainer read (a window may hold several).
+  ingested_span: Optional[int] = None
+  trained_spans: List[int] = dataclasses.field(default_factory=list)
+  # The Trainer's warm start: {'warm_started_from': dir or None, 'reason'}.
+  warm_start: Optional[Dict[str, Any]] = None
 
 
 def _component_id(context_name: str, pipeline_name: str) -> str:
@@ -72,7 +80,7 @@ def latest_run(config: PipelineConfig,
   if run.create_time_since_epoch < since_ms:
     return None
   executions = store.get_executions_by_context(run.id)
-  components, outputs = [], {}
+  components, outputs, trained_on = [], {}, []
   for execution in sorted(executions,
                           key=lambda e: e.create_time_since_epoch):
     node = next((c for c in store.get_contexts_by_execution(execution.id)
@@ -88,7 +96,19 @@ def latest_run(config: PipelineConfig,
     ids = [e.artifact_id for e in events
            if e.type == metadata_store_pb2.Event.OUTPUT]
     outputs[component] = (execution, store.get_artifacts_by_id(ids))
-  return _summarize(run.name, components, outputs)
+    if component == 'Trainer':
+      trained_on = store.get_artifacts_by_id(
+          [e.artifact_id for e in events
+           if e.type == metadata_store_pb2.Event.INPUT
+           and e.path.steps and e.path.steps[0].key == 'examples'])
+  summary = _summarize(run.name, components, outputs)
+  summary.trained_spans = sorted(
+      {_span(a) for a in trained_on}) if 'Trainer' in outputs else []
+  return summary
+
+
+def _span(artifact) -> int:
+  return artifact.custom_properties['span'].int_value
 
 
 def _belongs_to(store, run_context, pipeline_name: str) -> bool:
@@ -132,10 +152,27 @@ def _summarize(run_id, components, outputs) -> RunSummary:
                   if value.WhichOneof('value') in ('string_value', 'int_value',
                                                    'double_value')}
       for component, (execution, _) in outputs.items()}
+  ingested_span, warm_start = None, None
+  for artifact in outputs.get('ImdbExampleGen', (None, []))[1]:
+    ingested_span = _span(artifact)
+  for artifact in outputs.get('Trainer', (None, []))[1]:
+    if artifact.type == 'Model':
+      warm_start = _training_record(artifact.uri)
   return RunSummary(run_id, components, pushed, serving_model_dir,
                     identical_to_version, blessed, metrics,
                     baseline_metrics, not_blessed_because, pushed_version,
-                    artifact_uris, execution_properties)
+                    artifact_uris, execution_properties, ingested_span,
+                    [], warm_start)
+
+
+def _training_record(model_uri: str) -> Optional[Dict[str, Any]]:
+  """The Trainer's training.json (tokenization, warm start) of a model."""
+  path = os.path.join(model_uri, 'Format-Serving', 'assets.extra',
+                      contract.TRAINING_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
 
 
 def _uris_by_type(artifacts) -> Dict[str, List[str]]:
@@ -307,6 +344,14 @@ def format_summary(summary: Optional[RunSummary],
   lines = [f'Run {summary.run_id}:']
   lines += [f'  {name:<32} {state:<9} {seconds:7.1f} s'
             for name, state, seconds in summary.components]
+  if summary.ingested_span:
+    lines.append(f'Data: span {summary.ingested_span} ingested; trained on '
+                 f'span(s) {", ".join(map(str, summary.trained_spans))}')
+  if summary.warm_start:
+    source = summary.warm_start.get('warm_started_from')
+    lines.append(f'Warm start: from {source}' if source else
+                 'Warm start: no, trained from scratch')
+    lines[-1] += f' ({summary.warm_start.get("reason")})'
   if summary.metrics:
     lines.append('Evaluation on the test split (candidate model'
                  + (', and the latest blessed model as baseline):'

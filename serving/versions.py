@@ -100,3 +100,38 @@ def select_versions(available: Sequence[int],
     return [v for v in available if v in wanted]
   num_versions = policy.latest.num_versions if choice == 'latest' else 0
   return available[-max(1, num_versions):] if available else []
+
+
+def model_config_text(serving_dir: str, pinned: Optional[int] = None,
+                      canary: Optional[int] = None,
+                      model_name: str = contract.MODEL_NAME) -> str:
+  """A TF Serving ModelServerConfig for the model, as text.
+
+  `pinned`: serve exactly that version, labelled `stable` (a rollback);
+  `canary`: serve that one too, labelled `canary`. Neither: the highest
+  version, TF Serving's default (`latest { num_versions: 1 }`), written out.
+  """
+  config = model_server_config_pb2.ModelServerConfig()
+  entry = config.model_config_list.config.add(
+      name=model_name, base_path=os.path.abspath(serving_dir),
+      model_platform='tensorflow')
+  if pinned is None:
+    if canary is not None:
+      raise ValueError('a canary needs a pinned stable version beside it')
+    entry.model_version_policy.latest.num_versions = 1
+  else:
+    entry.model_version_policy.specific.versions.append(pinned)
+    entry.version_labels['stable'] = pinned
+    if canary is not None:
+      entry.model_version_policy.specific.versions.append(canary)
+      entry.version_labels['canary'] = canary
+  return text_format.MessageToString(config)
+
+
+def write_model_config(config_path: str, text: str) -> None:
+  """Replaces the config file in one step: a polling server never reads a
+  half-written one."""
+  temporary = f'{config_path}.tmp-{os.getpid()}'
+  with open(temporary, 'w', encoding='utf-8') as f:
+    f.write(text)
+  os.replace(temporary, config_path)

@@ -1,6 +1,11 @@
 """The Pusher executor: growing versions, no duplicate pushes."""
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from tfx.proto import pusher_pb2
@@ -10,6 +15,7 @@ from tfx.utils import json_utils
 from tfx.utils import proto_utils
 
 from components.pusher import executor
+from serving import versions
 
 
 def test_next_version_grows_past_existing_and_clock():
@@ -31,7 +37,8 @@ def _model(tmp_path, name, fingerprint):
   return model
 
 
-def _push(tmp_path, model, base, push_identical=False, blessed=True):
+def _push(tmp_path, model, base, push_identical=False, blessed=True,
+          keep_versions=0):
   blessing = standard_artifacts.ModelBlessing()
   blessing.uri = str(tmp_path / 'blessing')
   blessing.set_int_custom_property('blessed', int(blessed))
@@ -46,7 +53,8 @@ def _push(tmp_path, model, base, push_identical=False, blessed=True):
                filesystem=pusher_pb2.PushDestination.Filesystem(
                    base_directory=base))),
        standard_component_specs.CUSTOM_CONFIG_KEY: json_utils.dumps(
-           {executor.PUSH_IDENTICAL_KEY: push_identical})})
+           {executor.PUSH_IDENTICAL_KEY: push_identical,
+            executor.KEEP_VERSIONS_KEY: keep_versions})})
   return pushed
 
 
@@ -85,3 +93,87 @@ def test_unblessed_model_is_not_pushed(tmp_path):
   pushed = _push(tmp_path, _model(tmp_path, 'm', b'x'), base, blessed=False)
   assert pushed.get_int_custom_property('pushed') == 0
   assert executor.existing_versions(base) == []
+
+
+def test_release_json_names_version_spans_and_model(tmp_path):
+  base = str(tmp_path / 'serving')
+  model = _model(tmp_path, 'm1', b'one')
+  pushed = _push(tmp_path, model, base)
+  [version] = executor.existing_versions(base)
+  with open(os.path.join(base, str(version), 'assets.extra',
+                         'release.json')) as f:
+    release = json.load(f)
+  assert release['version'] == version
+  assert release['model'] == model.uri
+  assert release['spans'] == []  # no examples given to this push
+  assert pushed.get_string_custom_property('pushed_version') == str(version)
+
+
+def test_retention_keeps_newest_and_the_served_version(tmp_path):
+  base = str(tmp_path / 'serving')
+  for version in (1, 2, 3):
+    os.makedirs(os.path.join(base, str(version)))
+  # models.config pins version 1 (a rollback): it must survive retention.
+  with open(os.path.join(tmp_path, 'models.config'), 'w') as f:
+    f.write(versions.model_config_text(base, pinned=1))
+  _push(tmp_path, _model(tmp_path, 'm1', b'one'), base, keep_versions=2)
+  kept = executor.existing_versions(base)
+  assert kept[0] == 1 and 2 not in kept and len(kept) == 3, kept
+  assert executor.versions_to_remove([1, 2, 3], keep=0, protected=[]) == []
+
+
+def test_leftover_staging_of_a_killed_push_is_removed(tmp_path):
+  base = str(tmp_path / 'serving')
+  leftover = os.path.join(base, executor.staging_name(7))
+  os.makedirs(os.path.join(leftover, 'variables'))
+  _push(tmp_path, _model(tmp_path, 'm1', b'one'), base)
+  assert not os.path.exists(leftover)
+  assert len(executor.existing_versions(base)) == 1
+
+
+_KILLABLE_PUSH = '''
+import os, sys, time
+from tfx.utils import io_utils
+copy_dir = io_utils.copy_dir
+def slow_copy_dir(src, dst, *args, **kwargs):
+  copy_dir(src, dst, *args, **kwargs)
+  open(sys.argv[2], 'w').close()  # tells the test the copy is under way
+  time.sleep(600)
+io_utils.copy_dir = slow_copy_dir
+import test_pusher
+test_pusher._push_for_kill(sys.argv[1])
+'''
+
+
+def _push_for_kill(root):
+  import pathlib  # pylint: disable=g-import-not-at-top
+  root = pathlib.Path(root)
+  _push(root, _model(root, 'm1', b'one'), str(root / 'serving'))
+
+
+def test_a_push_killed_midway_leaves_no_version(tmp_path):
+  """SIGKILL while the model is being copied: nothing integer-named appears,
+  so neither TF Serving nor the local server can load a partial model."""
+  started = tmp_path / 'copying'
+  process = subprocess.Popen(
+      [sys.executable, '-c', _KILLABLE_PUSH, str(tmp_path), str(started)],
+      cwd=os.path.dirname(__file__),
+      env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+          [os.path.dirname(os.path.dirname(__file__)),
+           os.path.dirname(__file__)])))
+  try:
+    deadline = time.time() + 300
+    while not started.exists():
+      assert process.poll() is None, 'the push exited before copying'
+      assert time.time() < deadline, 'the push never started copying'
+      time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+  finally:
+    if process.poll() is None:
+      process.kill()
+  base = str(tmp_path / 'serving')
+  names = os.listdir(base)
+  assert executor.existing_versions(base) == []
+  assert versions.available_versions(base) == []
+  assert len(names) == 1 and names[0].endswith('.partial'), names

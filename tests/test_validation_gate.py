@@ -14,6 +14,7 @@ from tfx.utils import json_utils
 
 from components.validation_gate import DataAnomaliesError
 from components.validation_gate import check_anomalies
+from components.validation_gate import executor as gate_executor
 from pipeline import config as config_lib
 from pipeline import imdb_pipeline
 
@@ -26,7 +27,7 @@ def _validate(tmp_path, frames):
   for split, frame in frames.items():
     stats = tfdv.generate_statistics_from_dataframe(frame)
     split_dir = os.path.join(statistics.uri, f'Split-{split}')
-    os.makedirs(split_dir)
+    os.makedirs(split_dir, exist_ok=True)
     with open(os.path.join(split_dir, 'FeatureStats.pb'), 'wb') as f:
       f.write(stats.SerializeToString())
   schema = standard_artifacts.Schema()
@@ -76,7 +77,7 @@ def _statistics(tmp_path, name, frames):
   for split, frame in frames.items():
     stats = tfdv.generate_statistics_from_dataframe(frame)
     split_dir = os.path.join(statistics.uri, f'Split-{split}')
-    os.makedirs(split_dir)
+    os.makedirs(split_dir, exist_ok=True)
     with open(os.path.join(split_dir, 'FeatureStats.pb'), 'wb') as f:
       f.write(stats.SerializeToString())
   return statistics
@@ -138,3 +139,18 @@ def test_a_review_length_change_stops_the_run(tmp_path):
     check_anomalies(anomalies, 'drift')
   assert 'train_train: text' in str(error.value)
   assert 'mean review length changed by more than 25%' in str(error.value)
+
+
+def test_the_gate_fails_with_the_reasons_as_its_recorded_message(tmp_path):
+  """TFX stores an executor's error message on the failed execution in ML
+  Metadata; a raised exception would leave none."""
+  clean = _validate(tmp_path / 'clean', {'train': _frame([0, 1], [2, 8])})
+  drifted = _drift(tmp_path, _reviews([1] * 40), _reviews([0, 1] * 20))
+  gate = gate_executor.Executor()
+  assert gate.Do({'anomalies': [clean]}, {}, {}) is None
+  assert gate.Do({'anomalies': [clean], 'drift_anomalies': []}, {}, {}) is None
+  output = gate.Do({'anomalies': [clean], 'drift_anomalies': [drifted]}, {},
+                   {})
+  assert output.execution_result.code != 0
+  assert 'share of positive reviews moved' in (
+      output.execution_result.result_message)

@@ -1,1 +1,1 @@
-"""A Pusher executor for TF Serving directories whose versions only grow."""
+"""A Pusher for TF Serving directories kept as a release history."""

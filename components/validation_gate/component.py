@@ -1,97 +1,34 @@
-"""ValidationGate: fails the run when the data validators flagged anything.
+"""ValidationGate: a run's stop sign between data validation and training."""
 
-ExampleValidator (the examples against the curated schema) and
-DistributionValidator (the new span against the previous one: label
-distribution, review length) record their verdicts but never stop a pipeline:
-each sets the custom property `blessed` (per split or split pair) on its
-output and carries on. Transform is made to depend on this gate, so anomalous
-data stops the run before any training, and the failed execution in ML
-Metadata carries the reasons.
-"""
+from tfx import types
+from tfx.dsl.components.base import base_component
+from tfx.dsl.components.base import executor_spec
+from tfx.types import component_spec
+from tfx.types import standard_artifacts
 
-import os
-from typing import Dict, List
-
-from absl import logging
-from tensorflow_metadata.proto.v0 import anomalies_pb2
-from tfx import v1 as tfx
-from tfx.components.distribution_validator import executor as drift_executor
-from tfx.components.example_validator import executor as validator_executor
-from tfx.dsl.io import fileio
-from tfx.types import artifact_utils
-from tfx.utils import io_utils
-
-# Where each validator writes a split's report: ExampleValidator per split,
-# DistributionValidator per (new, baseline) split pair.
-_SPLIT_DIRECTORY_PREFIXES = ('Split-', 'SplitPair-')
-# DistributionValidator's verdict when there is no previous span to compare
-# with (the first span): nothing to flag.
-_PASSING_VALUES = (validator_executor.BLESSED_VALUE,
-                   drift_executor.NO_BASELINE_STATS)
+from components.validation_gate import executor
 
 
-def _report_path(anomalies: tfx.types.standard_artifacts.ExampleAnomalies,
-                 split: str) -> str:
-  paths = [os.path.join(anomalies.uri, prefix + split,
-                        validator_executor.DEFAULT_FILE_NAME)
-           for prefix in _SPLIT_DIRECTORY_PREFIXES]
-  for path in paths:
-    if fileio.exists(path):
-      return path
-  raise FileNotFoundError(f'{anomalies.uri}: no anomalies report for {split} '
-                          f'(looked for {paths})')
+class ValidationGateSpec(component_spec.ComponentSpec):
+  PARAMETERS = {}
+  INPUTS = {
+      executor.ANOMALIES_KEY: component_spec.ChannelParameter(
+          type=standard_artifacts.ExampleAnomalies),
+      executor.DRIFT_ANOMALIES_KEY: component_spec.ChannelParameter(
+          type=standard_artifacts.ExampleAnomalies, optional=True),
+  }
+  OUTPUTS = {}
 
 
-def anomalies_of(anomalies: tfx.types.standard_artifacts.ExampleAnomalies
-                 ) -> Dict[str, List[str]]:
-  """Human-readable anomaly descriptions per split; empty when clean."""
-  found = {}
-  for split in artifact_utils.decode_split_names(anomalies.split_names):
-    report = anomalies_pb2.Anomalies()
-    report.ParseFromString(io_utils.read_bytes_file(
-        _report_path(anomalies, split)))
-    reasons = [
-        f'{feature}: {reason.short_description} ({reason.description})'
-        for feature, info in sorted(report.anomaly_info.items())
-        for reason in info.reason]
-    if report.HasField('dataset_anomaly_info'):
-      reasons += [f'dataset: {reason.short_description} '
-                  f'({reason.description})'
-                  for reason in report.dataset_anomaly_info.reason]
-    if reasons:
-      found[split] = reasons
-  return found
-
-
-class DataAnomaliesError(RuntimeError):
-  """The examples do not match the schema or drifted; the message says why."""
-
-
-def check_anomalies(
-    anomalies: tfx.types.standard_artifacts.ExampleAnomalies,
-    what: str = 'ExampleValidator') -> None:
-  """Raises DataAnomaliesError if any split has anomalies."""
-  found = anomalies_of(anomalies)
-  blessed = anomalies.get_json_value_custom_property(
-      validator_executor.ARTIFACT_PROPERTY_BLESSED_KEY) or {}
-  if found or any(value not in _PASSING_VALUES for value in blessed.values()):
-    lines = [f'  {split}: {reason}'
-             for split, reasons in found.items() for reason in reasons]
-    raise DataAnomaliesError(
-        f'{what} found anomalies; stopping before training:\n'
-        + '\n'.join(lines))
-  logging.info('%s: no anomalies in %s.', what, sorted(blessed))
-
-
-@tfx.dsl.components.component
-def ValidationGate(
-    anomalies: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.ExampleAnomalies],
-    drift_anomalies: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.ExampleAnomalies] = None) -> None:
+class ValidationGate(base_component.BaseComponent):
   """Fails the run if ExampleValidator (against the schema) or
-  DistributionValidator (against the previous span) found anomalies."""
-  check_anomalies(anomalies, 'ExampleValidator')
-  if drift_anomalies is not None:
-    check_anomalies(drift_anomalies,
-                    'DistributionValidator (drift from the previous span)')
+  DistributionValidator (against the previous span) found anomalies; the
+  failed execution carries the reasons. Make Transform depend on it."""
+
+  SPEC_CLASS = ValidationGateSpec
+  EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+  def __init__(self, anomalies: types.BaseChannel,
+               drift_anomalies: types.BaseChannel = None):
+    super().__init__(spec=ValidationGateSpec(
+        anomalies=anomalies, drift_anomalies=drift_anomalies))
