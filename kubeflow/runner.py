@@ -68,9 +68,12 @@ def build_pipeline(config: config_lib.PipelineConfig
   # e.g. {"splits": ["train"], "numSteps": 2000} caps training at 2000 steps.
   train_args = RuntimeParameter(name=TRAIN_ARGS_PARAMETER, ptype=str,
                                 default=default_train_args())
+  # KFP v2 compiles only TFX's stock resolver strategies: no span window,
+  # drift check or warm start on the cluster (see create_pipeline).
   pipeline = imdb_pipeline.create_pipeline(config, location,
                                            train_args=train_args,
-                                           local_metadata=False)
+                                           local_metadata=False,
+                                           custom_resolvers=False)
   for component in pipeline.components:
     if component.id in config.component_resources:
       cpu, memory_gib = config.component_resources[component.id]

@@ -54,7 +54,7 @@ def test_spec_is_written_where_make_kubeflow_documents(compiled):
 def test_spec_has_every_local_component_with_the_same_dependencies(compiled):
   config, _, spec = compiled
   local = imdb_pipeline.create_pipeline(
-      config, data.locate(DATA))
+      config, data.locate(DATA), custom_resolvers=False)
   local_ids = {c.id for c in local.components}
   tasks = _task_dependencies(spec)
   # Resolvers compile to one task per resolved channel.

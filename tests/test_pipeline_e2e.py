@@ -78,17 +78,10 @@ def _serving_accuracy(model_dir, texts, labels):
 
 
 @pytest.fixture(scope='module')
-def generated_run(tmp_path_factory):
-  """One full run on a generated corpus given as a .tar.gz."""
-  root = tmp_path_factory.mktemp('generated')
-  archive = imdb_data.write_archive(
-      str(root / 'aclImdb_small.tar.gz'),
-      imdb_data.generated_corpus({'train': 150, 'test': 50}, seed=3))
-  output_dir = str(root / 'outputs')
-  env = _env(archive, output_dir)
-  stdout = _run([sys.executable, RUNNER], env, cwd=str(root))
-  config = config_lib.from_args([], environ=env)
-  return config, env, stdout
+def generated_run(pushed_run):
+  """The session's run on a generated corpus given as a .tar.gz (conftest's
+  `pushed_run`, shared with the report and serving tests)."""
+  return pushed_run.config, pushed_run.env, pushed_run.stdout
 
 
 def test_run_pushes_one_integer_version_with_its_assets(generated_run):
@@ -185,11 +178,13 @@ def test_second_run_through_the_tfx_cli_is_cached_and_pushes_nothing(
 @pytest.mark.skipif(not imdb_data.has_shared_archive(),
                     reason='../shared/data/aclImdb_dev.tar.gz is absent')
 def test_real_reviews_slice_end_to_end(tmp_path):
-  """A slice of the real data, as an extracted directory tree."""
+  """A slice of the real data, as the first span of a data root of spans
+  (what a scheduled retraining reads)."""
   files = imdb_data.real_corpus({'train': 1500, 'test': 300})
-  root = imdb_data.write_tree(str(tmp_path / 'data'), files)
+  data_root = str(tmp_path / 'data')
+  imdb_data.write_tree(data_root, files, top='span-1')
   output_dir = str(tmp_path / 'outputs')
-  env = _env(root, output_dir)
+  env = _env(data_root, output_dir)
   stdout = _run([sys.executable, RUNNER, '--epochs', '6'], env,
                 cwd=str(tmp_path))
   config = config_lib.from_args([], environ=env)
@@ -203,4 +198,11 @@ def test_real_reviews_slice_end_to_end(tmp_path):
       _latest_artifact_uri(config, 'ModelEvaluation'))['binary_accuracy']
   assert tfma_accuracy == pytest.approx(accuracy, abs=1e-9)
   assert accuracy > 0.75, accuracy  # chance is 0.5
+  assert 'Data: span 1 ingested; trained on span(s) 1' in stdout
+  with open(os.path.join(model_dir, 'assets.extra',
+                         contract.RELEASE_FILE)) as f:
+    release = json.load(f)
+  assert release['spans'] == [1]
+  assert release['metrics']['probability/binary_accuracy'] == pytest.approx(
+      accuracy, abs=1e-9)
   print(f'real-data slice: test accuracy {accuracy:.4f} on {len(texts)}')
