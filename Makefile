@@ -17,7 +17,7 @@ SERVING_VENV ?= .venv-serving
 SERVE_PORT ?= 8501
 
 .PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
-	bench bench-tokenization versions rollback rollforward
+	bench bench-tokenization bench-retraining versions rollback rollforward
 
 venv:
 	@scripts/ensure_venv.sh
@@ -76,6 +76,11 @@ bench: venv
 # Vocabulary vs hashing table, on the examples of the latest `make bench`.
 bench-tokenization: venv
 	$(PY) benchmarks/tokenization.py --examples $$(ls -dt outputs/bench/*/pipeline_root/*/ImdbExampleGen/examples/* | head -1) --output outputs/bench/tokenization.json
+
+# Warm start vs from scratch on the real data as two spans, and a run with
+# no new data, into a fresh outputs/bench-retraining/<time>/.
+bench-retraining: venv
+	$(PY) benchmarks/retraining.py $(if $(ARGS),-- $(ARGS))
 
 lock:
 	scripts/lock.sh
