@@ -28,10 +28,14 @@ HISTORY_KEY = 'history'
 
 
 def span_of(artifact: types.Artifact) -> int:
-  # ExampleGen records the span as a custom property (StatisticsGen copies
-  # it); older artifacts may hold it as a string.
-  value = artifact.get_int_custom_property('span')
-  return value or int(artifact.get_string_custom_property('span') or 0)
+  """The span an artifact holds or was computed from (0: no spans)."""
+  # ExampleGen records it as a custom property (possibly a string, in older
+  # artifacts); StatisticsGen copies it into the `span` property of its type.
+  if artifact.has_custom_property('span'):
+    return int(artifact.get_custom_property('span'))
+  if 'span' in artifact.PROPERTIES:
+    return int(artifact.span or 0)
+  return 0
 
 
 def select_spans(current: types.Artifact, history: Sequence[types.Artifact],
@@ -61,7 +65,8 @@ class SpanWindowStrategy(resolver.ResolverStrategy):
   config: `num_spans` (window length), `before_current` (False: the window
   ends with the current span, e.g. the spans to train on; True: it ends just
   before it, e.g. the previous span to compare drift with) and
-  `excluded_spans`.
+  `excluded_spans`. Outputs the window under `history`; `current` is left
+  empty.
   """
 
   def __init__(self, num_spans: int = 1, before_current: bool = False,
@@ -78,9 +83,12 @@ class SpanWindowStrategy(resolver.ResolverStrategy):
   ) -> Optional[Dict[str, List[types.Artifact]]]:
     del store  # The spans are on the artifacts themselves.
     current = input_dict[CURRENT_KEY]
+    # The current artifact is not passed on under its own key: ML Metadata
+    # keeps one output event per artifact and execution, so the same
+    # artifact under two keys would be missing from one of them.
     if len(current) != 1:
-      return {CURRENT_KEY: current, HISTORY_KEY: []}
-    return {CURRENT_KEY: current,
+      return {CURRENT_KEY: [], HISTORY_KEY: []}
+    return {CURRENT_KEY: [],
             HISTORY_KEY: select_spans(current[0], input_dict[HISTORY_KEY],
                                       self._num_spans, self._before_current,
                                       sorted(self._excluded_spans))}

@@ -1,5 +1,6 @@
 """The configuration object and the pipeline built from it (no run)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -80,13 +81,47 @@ def test_create_pipeline_wires_every_component(tmp_path):
   ids = [c.id for c in pipeline.components]
   assert set(ids) == {
       'ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator',
-      'ValidationGate', 'Transform', 'Trainer',
+      'previous_span_resolver', 'DistributionValidator', 'ValidationGate',
+      'Transform', 'warm_start_model_resolver', 'Trainer',
       'latest_blessed_model_resolver', 'Evaluator', 'Pusher'}
   by_id = {c.id: c for c in pipeline.components}
-  # Anomalies stop the run before Transform.
+  # Anomalies (schema or drift) stop the run before Transform.
   assert by_id['ValidationGate'] in by_id['Transform'].upstream_nodes
+  assert by_id['DistributionValidator'] in by_id[
+      'ValidationGate'].upstream_nodes
+  assert by_id['warm_start_model_resolver'] in by_id['Trainer'].upstream_nodes
   assert pipeline.beam_pipeline_args == config.beam_pipeline_args
   assert pipeline.pipeline_info.pipeline_root == config.pipeline_root
+
+
+def test_spans_window_feeds_transform_trainer_evaluator_and_pusher(tmp_path):
+  config = config_lib.from_args(
+      ['--output-dir', str(tmp_path), '--span-window', '3', '--span', '4',
+       '--exclude-span', '2', '--no-warm-start'], environ={})
+  location = data.DataLocation('/data', 'span-{SPAN}.tar.gz',
+                               'span-{SPAN}.tar.gz', spans=True)
+  pipeline = imdb_pipeline.create_pipeline(config, location)
+  by_id = {c.id: c for c in pipeline.components}
+  window = by_id['span_window_resolver']
+  assert window._config == {  # pylint: disable=protected-access
+      'num_spans': 3, 'before_current': False, 'excluded_spans': [2]}
+  for consumer in ('Transform', 'Trainer', 'Evaluator', 'Pusher'):
+    assert window in by_id[consumer].upstream_nodes, consumer
+  assert 'warm_start_model_resolver' not in by_id  # --no-warm-start
+  range_config = by_id['ImdbExampleGen'].exec_properties['range_config']
+  assert json.loads(range_config) == {
+      'static_range': {'start_span_number': 4, 'end_span_number': 4}}
+
+
+def test_kubeflow_pipelines_get_only_stock_resolvers(tmp_path):
+  config = config_lib.from_args(['--output-dir', str(tmp_path),
+                                 '--span-window', '3'], environ={})
+  location = data.DataLocation('/data', 'span-{SPAN}.tar.gz',
+                               'span-{SPAN}.tar.gz', spans=True)
+  ids = {c.id for c in imdb_pipeline.create_pipeline(
+      config, location, custom_resolvers=False).components}
+  assert ids.isdisjoint({'span_window_resolver', 'previous_span_resolver',
+                         'warm_start_model_resolver', 'DistributionValidator'})
 
 
 def test_eval_config_judges_both_heads_and_gates_on_sentiment():

@@ -156,3 +156,21 @@ def test_rollback_pins_a_version_in_models_config_and_rollforward_unpins(
   assert 'has no version 3' in capsys.readouterr().err
   assert releases.main(output + ['latest']) == 0
   assert releases.served(serving_dir, config_path) == [2]
+
+
+def test_statistics_carry_their_span_in_a_property_examples_in_a_custom_one():
+  statistics = standard_artifacts.ExampleStatistics()
+  statistics.span = 3
+  assert resolvers.span_of(statistics) == 3
+  assert resolvers.span_of(_examples(1, 5)) == 5
+  assert resolvers.span_of(standard_artifacts.Examples()) == 0
+
+
+def test_the_window_is_output_under_history_only():
+  history = [_examples(1, 1), _examples(2, 2)]
+  strategy = resolvers.SpanWindowStrategy(num_spans=2)
+  result = strategy.resolve_artifacts(
+      None, {resolvers.CURRENT_KEY: [history[1]],
+             resolvers.HISTORY_KEY: history})
+  assert result[resolvers.CURRENT_KEY] == []
+  assert _spans(result[resolvers.HISTORY_KEY]) == [(1, 1), (2, 2)]

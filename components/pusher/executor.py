@@ -41,6 +41,7 @@ from tfx.utils import json_utils
 from tfx.utils import proto_utils
 
 from components.model import contract
+from pipeline import resolvers
 from pipeline import summary
 from serving import versions as serving_versions
 
@@ -121,7 +122,7 @@ def release_record(version: int, model: types.Artifact,
       'pushed_at': datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec='seconds'),
       'model': model.uri,
-      'spans': sorted({a.get_int_custom_property('span') for a in examples}),
+      'spans': sorted({resolvers.span_of(a) for a in examples}),
       'examples': [a.uri for a in examples],
   }
   if evaluation is not None:
