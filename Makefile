@@ -11,7 +11,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Extra flags for the pipeline, e.g. make run ARGS="--epochs 3".
 ARGS ?=
 # Extra flags for pytest, e.g. make test PYTEST_ARGS="-k example_gen".
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=30
 # The local model server (make serve): its own venv, loopback, this port.
 SERVING_VENV ?= .venv-serving
 SERVE_PORT ?= 8501
