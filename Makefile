@@ -15,15 +15,30 @@ PYTEST_ARGS ?= --durations=30
 # The local model server (make serve): its own venv, loopback, this port.
 SERVING_VENV ?= .venv-serving
 SERVE_PORT ?= 8501
+# Scheduled retraining on Apache Airflow (dags/): its own venv; the rest of
+# Airflow's settings are in scripts/airflow.sh.
+AIRFLOW_VENV ?= .venv-airflow
 
 .PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
-	bench bench-tokenization bench-retraining versions rollback rollforward
+	bench bench-tokenization bench-retraining versions rollback rollforward \
+	airflow-venv airflow-dag-test
 
 venv:
 	@scripts/ensure_venv.sh
 
 serving-venv:
 	@SERVING_VENV=$(SERVING_VENV) scripts/ensure_serving_venv.sh
+
+airflow-venv:
+	@AIRFLOW_VENV=$(AIRFLOW_VENV) scripts/ensure_airflow_venv.sh
+
+# One run of the Airflow DAG now, in this process, without a scheduler:
+# `airflow dags test` with a SQLite DB in AIRFLOW_HOME (default
+# outputs/airflow/home). Settings as for `make run`, from the environment
+# (IMDB_DATA, OUTPUT_DIR, ...); ARGS: a logical date, e.g. ARGS=2024-06-01.
+airflow-dag-test: airflow-venv
+	AIRFLOW_VENV=$(AIRFLOW_VENV) scripts/airflow.sh db migrate
+	AIRFLOW_VENV=$(AIRFLOW_VENV) scripts/airflow.sh dags test imdb_sentiment $(ARGS)
 
 run: venv
 	$(PY) pipeline/local_runner.py $(ARGS)
@@ -87,6 +102,9 @@ lock:
 	uv pip compile serving/requirements.in --generate-hashes \
 	  --python-version 3.10 --python-platform x86_64-manylinux_2_28 \
 	  -o serving/requirements.lock
+	uv pip compile dags/requirements.in --generate-hashes \
+	  --python-version 3.10 --python-platform x86_64-manylinux_2_28 \
+	  -o dags/requirements.lock
 
 clean:
 	rm -rf outputs

@@ -70,6 +70,9 @@ class PipelineConfig:
   # Beam flags added to (or, with a --runner of their own, replacing) the
   # in-process DirectRunner defaults, e.g. ['--runner=FlinkRunner', ...].
   extra_beam_args: List[str] = dataclasses.field(default_factory=list)
+  # When a scheduler retrains (cron syntax): the Airflow DAG's schedule
+  # (dags/imdb_sentiment_dag.py); the local runner runs once, whatever it says.
+  schedule: str = '0 3 * * *'
 
   # The curated schema, read by ImportSchemaGen when the pipeline runs.
   schema_path: str = SCHEMA_PATH
@@ -181,6 +184,10 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
       metavar='COMPONENT=CPUS,GIB',
       help='Kubeflow CPU/memory limits of a component, e.g. Trainer=4,16; '
       'repeatable, overrides the defaults per component.')
+  parser.add_argument(
+      '--schedule', default=environ.get('RETRAIN_SCHEDULE', defaults.schedule),
+      help='Cron schedule of scheduled retraining, e.g. "0 3 * * *" (daily at '
+      '03:00); read by the Airflow DAG (env RETRAIN_SCHEDULE).')
   parser.add_argument('--eval-percent', type=int,
                       default=defaults.eval_percent)
   parser.add_argument('--min-accuracy', type=float,
@@ -271,6 +278,7 @@ def from_args(argv: Optional[Sequence[str]] = None,
       verbose=args.verbose,
       push_identical_model=args.push_identical_model,
       extra_beam_args=list(args.beam_args),
+      schedule=args.schedule,
       image=args.image,
       component_resources={**defaults.component_resources,
                            **dict(args.resources)},

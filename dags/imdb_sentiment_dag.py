@@ -1,0 +1,48 @@
+"""Scheduled retraining on Apache Airflow, with TFX's AirflowDagRunner.
+
+The very same `create_pipeline` as `make run`, as an Airflow DAG with id
+`imdb_sentiment` (the pipeline's name) that runs on the configured cron
+schedule (RETRAIN_SCHEDULE, default daily at 03:00 UTC). Airflow reads this
+file from its DAGs folder (AIRFLOW__CORE__DAGS_FOLDER=<this project>/dags)
+inside the Airflow venv (make airflow-venv); settings come from the
+environment of the scheduler and its workers, as for `tfx run` (IMDB_DATA,
+OUTPUT_DIR, ...: see pipeline/config.py). One run at a time, and a missed
+schedule is not caught up: each run trains on the data as it is then.
+
+    make airflow-dag-test      # one run now, without a scheduler (README)
+"""
+
+import os
+from typing import Mapping
+
+# tf.keras must be Keras 2 (tf_keras) everywhere this pipeline runs: here, in
+# the scheduler's DAG processor and in every task, all of which load this file
+# before TFX.
+os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from airflow import models
+from tfx.orchestration.airflow import airflow_dag_runner
+
+from pipeline import airflow_support
+from pipeline import config as config_lib
+from pipeline import data
+from pipeline import imdb_pipeline
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+
+def create_dag(environ: Mapping[str, str]) -> models.DAG:
+  """The pipeline as a DAG, configured by `environ` as `make run` would be."""
+  config = config_lib.from_args([], environ)
+  # Without IMDB_DATA this downloads the official archive while Airflow
+  # parses the file (once; it is cached): scheduled setups should set it.
+  location = data.resolve(config.data, config.data_cache_dir)
+  pipeline = imdb_pipeline.create_pipeline(config, location)
+  return airflow_dag_runner.AirflowDagRunner(
+      airflow_dag_runner.AirflowPipelineConfig(
+          airflow_dag_config=airflow_support.dag_settings(config))
+  ).run(pipeline)
+
+
+airflow_support.record_each_input_artifact_once()
+DAG = create_dag(os.environ)
