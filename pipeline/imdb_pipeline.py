@@ -237,6 +237,7 @@ def create_pipeline(
   if custom_resolvers and config.training['warm_start']:
     base_model_resolver = tfx.dsl.Resolver(
         strategy_class=resolvers.LatestBlessedModelFromOtherDataStrategy,
+        config={'num_spans': config.span_window if data.spans else 1},
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(
             type=tfx.types.standard_artifacts.ModelBlessing),

@@ -86,10 +86,14 @@ class SpanWindowStrategy(resolver.ResolverStrategy):
     # The current artifact is not passed on under its own key: ML Metadata
     # keeps one output event per artifact and execution, so the same
     # artifact under two keys would be missing from one of them.
-    if len(current) != 1:
+    # LocalDagRunner resolves `current` to this run's artifact alone; TFX's
+    # pre-IR launcher (Airflow) to every artifact of that producer, of which
+    # this run's is the newest.
+    if not current:
       return {CURRENT_KEY: [], HISTORY_KEY: []}
+    newest = max(current, key=lambda a: a.id)
     return {CURRENT_KEY: [],
-            HISTORY_KEY: select_spans(current[0], input_dict[HISTORY_KEY],
+            HISTORY_KEY: select_spans(newest, input_dict[HISTORY_KEY],
                                       self._num_spans, self._before_current,
                                       sorted(self._excluded_spans))}
 
@@ -110,13 +114,25 @@ def training_examples_of(store: mlmd.MetadataStore,
           for model_id, execution_id in producer.items()}
 
 
+def latest_spans(artifacts: Sequence[types.Artifact],
+                 num_spans: int) -> List[types.Artifact]:
+  """The newest artifact of each of the `num_spans` highest spans."""
+  newest: Dict[int, types.Artifact] = {}
+  for artifact in sorted(artifacts, key=lambda a: a.id):
+    newest[span_of(artifact)] = artifact
+  return [newest[span] for span in sorted(newest)[-num_spans:]]
+
+
 class LatestBlessedModelFromOtherDataStrategy(resolver.ResolverStrategy):
   """The latest blessed `model` not trained on exactly `examples`.
 
   Inputs: `model`, `model_blessing` (histories) and `examples` (what the
-  Trainer reads in this run). Outputs `model` and `model_blessing`, empty
-  when there is no such model.
+  Trainer reads in this run: `num_spans` spans). Outputs `model` and
+  `model_blessing`, empty when there is no such model.
   """
+
+  def __init__(self, num_spans: int = 1):
+    self._num_spans = num_spans
 
   def resolve_artifacts(
       self, store: mlmd.MetadataStore,
@@ -129,7 +145,10 @@ class LatestBlessedModelFromOtherDataStrategy(resolver.ResolverStrategy):
         if b.get_int_custom_property(
             evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1}
     blessed = [m for m in input_dict['model'] if m.id in blessings]
-    current_examples = frozenset(a.id for a in input_dict['examples'])
+    # LocalDagRunner passes this run's examples; TFX's pre-IR launcher
+    # (Airflow) every Examples artifact of the producer, hence the cut.
+    current_examples = frozenset(
+        a.id for a in latest_spans(input_dict['examples'], self._num_spans))
     trained_on = training_examples_of(store, [m.id for m in blessed])
     for model in sorted(blessed, key=lambda m: m.id, reverse=True):
       if trained_on.get(model.id) != current_examples:

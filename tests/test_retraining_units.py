@@ -174,3 +174,15 @@ def test_the_window_is_output_under_history_only():
              resolvers.HISTORY_KEY: history})
   assert result[resolvers.CURRENT_KEY] == []
   assert _spans(result[resolvers.HISTORY_KEY]) == [(1, 1), (2, 2)]
+
+
+def test_under_airflow_current_is_the_whole_history_and_the_newest_counts():
+  """TFX's pre-IR launcher (Airflow) hands a resolver every artifact of the
+  producer, not this run's alone: the newest one is this run's."""
+  history = [_examples(1, 1), _examples(2, 2), _examples(3, 3)]
+  strategy = resolvers.SpanWindowStrategy(num_spans=1, before_current=True)
+  result = strategy.resolve_artifacts(
+      None, {resolvers.CURRENT_KEY: history, resolvers.HISTORY_KEY: history})
+  assert _spans(result[resolvers.HISTORY_KEY]) == [(2, 2)]
+  assert _spans(resolvers.latest_spans(history + [_examples(4, 2)], 2)) == [
+      (4, 2), (3, 3)]
