@@ -227,7 +227,9 @@ def create_pipeline(
       # Only the vocabulary is learnt from `train`; the Trainer transforms raw
       # examples on the fly, so no transformed copy of the data is written.
       splits_config=tfx.proto.SplitsConfig(analyze=[contract.TRAIN_SPLIT]),
-      materialize=False)
+      materialize=False,
+      # Its pre- and post-transform statistics are read by nothing here.
+      disable_statistics=True)
   transform.add_upstream_node(validation_gate)
 
   # Warm start: the latest blessed model trained on other examples than

@@ -14,7 +14,7 @@ which LocalDagRunner and Airflow run; Kubeflow Pipelines v2 compiles only
 TFX's two stock strategies (see `create_pipeline(custom_resolvers=False)`).
 """
 
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import ml_metadata as mlmd
 from tfx import types
@@ -28,35 +28,74 @@ HISTORY_KEY = 'history'
 
 
 def span_of(artifact: types.Artifact) -> int:
-  """The span an artifact holds or was computed from (0: no spans)."""
-  # ExampleGen records it as a custom property (possibly a string, in older
-  # artifacts); StatisticsGen copies it into the `span` property of its type.
+  """The span of an Examples artifact (0: data without spans)."""
+  # ExampleGen records it as a custom property (a string in older TFX).
   if artifact.has_custom_property('span'):
     return int(artifact.get_custom_property('span'))
-  if 'span' in artifact.PROPERTIES:
-    return int(artifact.span or 0)
   return 0
 
 
 def select_spans(current: types.Artifact, history: Sequence[types.Artifact],
                  num_spans: int, before_current: bool,
-                 excluded_spans: Sequence[int] = ()) -> List[types.Artifact]:
+                 excluded_spans: Sequence[int] = (),
+                 span: Callable[[types.Artifact], int] = span_of
+                 ) -> List[types.Artifact]:
   """The newest artifact of each of the `num_spans` latest spans up to the
   current one (or strictly before it), excluded spans left out; oldest first.
 
   The current artifact stands for its own span even if an older artifact of
   that span exists (the span was ingested again).
   """
-  current_span = span_of(current)
+  current_span = span(current)
   newest: Dict[int, types.Artifact] = {}
   for artifact in sorted(history, key=lambda a: a.id):
-    newest[span_of(artifact)] = artifact
+    newest[span(artifact)] = artifact
   newest[current_span] = current
   spans = sorted(span for span in newest
                  if span not in excluded_spans
                  and (span < current_span if before_current
                       else span <= current_span))
   return [newest[span] for span in spans[-num_spans:]] if num_spans else []
+
+
+def _output_events(store: mlmd.MetadataStore, artifact_ids: Sequence[int]
+                   ) -> Dict[int, Tuple[str, int]]:
+  """{artifact id: (output key, id of the execution that produced it)}."""
+  found = {}
+  for event in store.get_events_by_artifact_ids(list(artifact_ids)):
+    if event.type == mlmd.proto.Event.OUTPUT:
+      key = event.path.steps[0].key if event.path.steps else ''
+      found[event.artifact_id] = (key, event.execution_id)
+  return found
+
+
+def spans_from_lineage(store: mlmd.MetadataStore,
+                       artifacts: Sequence[types.Artifact]
+                       ) -> Dict[int, Tuple[str, int]]:
+  """{artifact id: (output key, span)} of artifacts computed from Examples
+  (statistics): the span is that of the `examples` their producer read.
+
+  StatisticsGen copies the Examples' `span` property, but ExampleGen records
+  the span as a custom property, so the copy is always 0: ML Metadata's
+  lineage is the reliable record.
+  """
+  produced = _output_events(store, [a.id for a in artifacts])
+  examples_of: Dict[int, List[int]] = {}
+  for event in store.get_events_by_execution_ids(
+      list({execution for _, execution in produced.values()})):
+    if event.type == mlmd.proto.Event.INPUT and any(
+        step.key == 'examples' for step in event.path.steps):
+      examples_of.setdefault(event.execution_id, []).append(event.artifact_id)
+  example_ids = sorted({i for ids in examples_of.values() for i in ids})
+  span_by_example = {
+      a.id: int(a.custom_properties['span'].int_value
+                or a.custom_properties['span'].string_value or 0)
+      for a in store.get_artifacts_by_id(example_ids)
+      if 'span' in a.custom_properties}
+  return {
+      artifact_id: (key, max([span_by_example.get(i, 0)
+                              for i in examples_of.get(execution, [])] or [0]))
+      for artifact_id, (key, execution) in produced.items()}
 
 
 class SpanWindowStrategy(resolver.ResolverStrategy):
@@ -81,7 +120,6 @@ class SpanWindowStrategy(resolver.ResolverStrategy):
       self, store: mlmd.MetadataStore,
       input_dict: Dict[str, List[types.Artifact]]
   ) -> Optional[Dict[str, List[types.Artifact]]]:
-    del store  # The spans are on the artifacts themselves.
     current = input_dict[CURRENT_KEY]
     # The current artifact is not passed on under its own key: ML Metadata
     # keeps one output event per artifact and execution, so the same
@@ -92,10 +130,19 @@ class SpanWindowStrategy(resolver.ResolverStrategy):
     if not current:
       return {CURRENT_KEY: [], HISTORY_KEY: []}
     newest = max(current, key=lambda a: a.id)
+    history = input_dict[HISTORY_KEY]
+    span = span_of
+    if not newest.has_custom_property('span') and store is not None:
+      # Statistics: the span and the producing output come from lineage;
+      # other outputs of the same type (Transform's statistics) are left out.
+      lineage = spans_from_lineage(store, [newest] + list(history))
+      key = lineage.get(newest.id, ('', 0))[0]
+      history = [a for a in history if lineage.get(a.id, ('', 0))[0] == key]
+      span = lambda a: lineage.get(a.id, ('', 0))[1]  # pylint: disable=unnecessary-lambda-assignment
     return {CURRENT_KEY: [],
-            HISTORY_KEY: select_spans(newest, input_dict[HISTORY_KEY],
-                                      self._num_spans, self._before_current,
-                                      sorted(self._excluded_spans))}
+            HISTORY_KEY: select_spans(newest, history, self._num_spans,
+                                      self._before_current,
+                                      sorted(self._excluded_spans), span)}
 
 
 def training_examples_of(store: mlmd.MetadataStore,

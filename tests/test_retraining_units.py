@@ -158,10 +158,7 @@ def test_rollback_pins_a_version_in_models_config_and_rollforward_unpins(
   assert releases.served(serving_dir, config_path) == [2]
 
 
-def test_statistics_carry_their_span_in_a_property_examples_in_a_custom_one():
-  statistics = standard_artifacts.ExampleStatistics()
-  statistics.span = 3
-  assert resolvers.span_of(statistics) == 3
+def test_examples_carry_their_span_in_a_custom_property():
   assert resolvers.span_of(_examples(1, 5)) == 5
   assert resolvers.span_of(standard_artifacts.Examples()) == 0
 
