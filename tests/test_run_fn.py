@@ -148,3 +148,48 @@ def test_run_fn_starts_from_pretrained_vectors_and_can_freeze_them(
   assert found
   for term_id in found:
     assert layer.embeddings.numpy()[term_id].tolist() == [0.25] * 4
+
+
+def test_run_fn_warm_starts_from_a_compatible_base_model(tmp_path,
+                                                         monkeypatch):
+  config = {**_CONFIG, 'tokenization': contract.HASHING, 'hash_buckets': 512}
+  model_lib.run_fn(_fn_args(tmp_path / 'first', None, config))
+  base_dir = str(tmp_path / 'first' / 'serving')
+  base_embeddings = {v.name: v.numpy() for v in tf.saved_model.load(
+      base_dir).model.variables}[f'{model_lib.EMBEDDING_LAYER}/embeddings:0']
+
+  starting_embeddings = []
+  original_fit = tf.keras.Model.fit
+
+  def fit_recording_start(self, *args, **kwargs):
+    starting_embeddings.append(
+        self.get_layer(model_lib.EMBEDDING_LAYER).embeddings.numpy())
+    return original_fit(self, *args, **kwargs)
+
+  monkeypatch.setattr(tf.keras.Model, 'fit', fit_recording_start)
+  fn_args = _fn_args(tmp_path / 'second', None, config)
+  fn_args.base_model = base_dir
+  model_lib.run_fn(fn_args)
+  assert (starting_embeddings[0] == base_embeddings).all()
+  record = model_lib.read_training_record(str(tmp_path / 'second' / 'serving'))
+  assert record['warm_started_from'] == base_dir
+
+  # Off (--no-warm-start): the base model is not even read.
+  assert model_lib.warm_start(None, base_dir, record, enabled=False) == {
+      'warm_started_from': None, 'reason': 'warm start is off'}
+
+
+def test_a_changed_vocabulary_or_setting_means_training_from_scratch():
+  base = {'tokenization': {'tokenization': 'vocabulary', 'ngram_max': 2},
+          'vocabulary_sha256': 'aa', 'num_ids': 10, 'embedding_dim': 8}
+  assert model_lib.warm_start_incompatibility(base, dict(base)) is None
+  assert model_lib.warm_start_incompatibility(
+      base, {**base, 'vocabulary_sha256': 'bb'}) == (
+          'the vocabulary changed with the new data')
+  assert 'ngram_max' in str(model_lib.warm_start_incompatibility(
+      base, {**base, 'tokenization': {'tokenization': 'vocabulary',
+                                      'ngram_max': 3}}))
+  assert 'embedding_dim differs (8 -> 16)' == (
+      model_lib.warm_start_incompatibility(base, {**base, 'embedding_dim': 16}))
+  assert 'has no training.json' in model_lib.warm_start_incompatibility(
+      None, base)
