@@ -143,8 +143,10 @@ def test_a_drifted_span_3_stops_before_training_and_changes_nothing(history):
   # The reason is in ML Metadata too, on the failed gate's execution.
   store = mlmd.MetadataStore(
       metadata.sqlite_metadata_connection_config(config.metadata_path))
-  gate = store.get_executions_by_context(store.get_context_by_type_and_name(
-      'node', f'{config.pipeline_name}.ValidationGate').id)[-1]
+  gate = max(store.get_executions_by_context(
+      store.get_context_by_type_and_name(
+          'node', f'{config.pipeline_name}.ValidationGate').id),
+             key=lambda execution: execution.id)
   assert gate.last_known_state == metadata_store_pb2.Execution.FAILED
   recorded = str(gate.custom_properties)
   assert 'share of positive reviews' in recorded, recorded
