@@ -17,7 +17,7 @@ SERVING_VENV ?= .venv-serving
 SERVE_PORT ?= 8501
 
 .PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
-	bench bench-tokenization
+	bench bench-tokenization beam-cluster beam-cluster-stop bench-beam
 
 venv:
 	@scripts/ensure_venv.sh
@@ -62,6 +62,19 @@ bench: venv
 # Vocabulary vs hashing table, on the examples of the latest `make bench`.
 bench-tokenization: venv
 	$(PY) benchmarks/tokenization.py --examples $$(ls -dt outputs/bench/*/pipeline_root/*/ImdbExampleGen/examples/* | head -1) --output outputs/bench/tokenization.json
+
+# A Beam job service and worker pool on loopback (pid files and logs in
+# outputs/beam-cluster/), for BEAM_PROFILE=portable make run.
+beam-cluster: venv
+	$(PY) -m pipeline.beam_cluster start
+
+beam-cluster-stop: venv
+	$(PY) -m pipeline.beam_cluster stop
+
+# ExampleGen, StatisticsGen and Transform on the full data per Beam profile
+# (direct, local, portable; BEAM_WORKERS, default 2), into outputs/bench-beam/.
+bench-beam: venv
+	$(PY) benchmarks/beam_profiles.py $(ARGS)
 
 lock:
 	scripts/lock.sh
