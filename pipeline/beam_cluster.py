@@ -259,7 +259,8 @@ def _serve_job_service(port: int) -> int:
       workers = int(options.view_as(
           pipeline_options.PortableOptions).sdk_worker_parallelism or 1)
       runner = fn_runner.FnApiRunner(provision_info=self._provision_info)
-      runner._num_workers = workers or os.cpu_count()  # pylint: disable=protected-access
+      # pylint: disable-next=protected-access
+      runner._num_workers = workers or os.cpu_count()
       return runner.run_via_runner_api(self._pipeline_proto, options)
 
   class LoopbackJobServicer(local_job_service.LocalJobServicer):

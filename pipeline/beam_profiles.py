@@ -107,16 +107,15 @@ def _profile_args(settings: BeamSettings) -> List[str]:
             # or per task manager (Flink's and Spark's job servers).
             f'--sdk_worker_parallelism={_workers(settings)}']
   if profile == FLINK:
-    return ['--runner=FlinkRunner',
-            f'--flink_master={_required(settings, "flink_master", "--flink-master")}',
+    master = _required(settings, 'flink_master', '--flink-master')
+    return ['--runner=FlinkRunner', f'--flink_master={master}',
             f'--parallelism={_workers(settings)}',
             f'--job_server_timeout={_JOB_SERVER_TIMEOUT_S}'
            ] + _docker_environment(
                 settings)
   if profile == SPARK:
-    return ['--runner=SparkRunner',
-            '--spark_master_url='
-            f'{_required(settings, "spark_master", "--spark-master")}',
+    master = _required(settings, 'spark_master', '--spark-master')
+    return ['--runner=SparkRunner', f'--spark_master_url={master}',
             f'--sdk_worker_parallelism={_workers(settings)}',
             f'--job_server_timeout={_JOB_SERVER_TIMEOUT_S}'
            ] + _docker_environment(settings)
