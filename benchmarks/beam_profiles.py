@@ -65,7 +65,8 @@ def run_profile(profile: str, data: str, output_dir: str, workers: int):
   if profile != beam_profiles.PORTABLE:
     return run_stage(data, output_dir, env)
   cluster_dir = os.path.join(output_dir, 'beam-cluster')
-  cluster = beam_cluster.start(cluster_dir, job_port=0, worker_pool_port=0)
+  cluster = beam_cluster.start(cluster_dir, job_port=0, worker_pool_port=0,
+                               owner_pid=os.getpid())
   try:
     return run_stage(data, output_dir, {**env, **cluster.settings})
   finally:

@@ -125,9 +125,13 @@ def _tail(path: str, size: int = 3000) -> str:
 def start(cluster_dir: str = DEFAULT_DIR,
           job_port: int = beam_profiles.DEFAULT_JOB_PORT,
           worker_pool_port: int = beam_profiles.DEFAULT_WORKER_POOL_PORT,
-          environ=None) -> Cluster:
+          environ=None, owner_pid: Optional[int] = None) -> Cluster:
   """Starts both services in the background (port 0: any free port) and
-  waits until they listen. Already running from `cluster_dir`: that one."""
+  waits until they listen. Already running from `cluster_dir`: that one.
+
+  With `owner_pid` (a test's or a benchmark's process) the services also
+  stop by themselves once that process is gone, however it ended.
+  """
   running = status(cluster_dir)
   if running:
     return running
@@ -146,7 +150,8 @@ def start(cluster_dir: str = DEFAULT_DIR,
       process = subprocess.Popen(
           [sys.executable, '-m', 'pipeline.beam_cluster', 'serve', service,
            '--port', str(port), '--port-file',
-           _path(cluster_dir, service, 'port')],
+           _path(cluster_dir, service, 'port')]
+          + (['--owner-pid', str(owner_pid)] if owner_pid else []),
           env=env, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log,
           stderr=subprocess.STDOUT, start_new_session=True)
     with open(_path(cluster_dir, service, 'pid'), 'w') as f:
@@ -283,7 +288,8 @@ def _serve_worker_pool(port: int) -> int:
   return int(address.rpartition(':')[2])
 
 
-def serve(service: str, port: int, port_file: str) -> None:
+def serve(service: str, port: int, port_file: str,
+          owner_pid: Optional[int] = None) -> None:
   # pylint: disable=g-import-not-at-top
   import logging
   # pylint: enable=g-import-not-at-top
@@ -296,9 +302,19 @@ def serve(service: str, port: int, port_file: str) -> None:
     f.write(str(bound))
   os.replace(port_file + '.tmp', port_file)
   print(f'Beam {service} listening on {_address(bound)}', flush=True)
+  # sys.exit runs the worker pool's atexit hook, which stops its workers.
   signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-  while True:
-    time.sleep(3600)
+  while owner_pid is None or _alive(owner_pid):
+    time.sleep(1 if owner_pid else 3600)
+  sys.exit(0)
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  return True
 
 
 def main(argv=None) -> int:
@@ -317,10 +333,12 @@ def main(argv=None) -> int:
   serve_parser.add_argument('service', choices=_SERVICES)
   serve_parser.add_argument('--port', type=int, required=True)
   serve_parser.add_argument('--port-file', required=True)
+  serve_parser.add_argument('--owner-pid', type=int,
+                            help='stop when this process is gone')
   args = parser.parse_args(argv)
 
   if args.command == 'serve':
-    serve(args.service, args.port, args.port_file)
+    serve(args.service, args.port, args.port_file, args.owner_pid)
   elif args.command == 'start':
     try:
       cluster = start(args.dir, args.job_port, args.worker_pool_port)

@@ -18,6 +18,7 @@ import sys
 os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import tensorflow_transform as tft
@@ -67,11 +68,12 @@ def _transformed(transform_graph_uri: str, serialized):
   output = tft.TFTransformOutput(transform_graph_uri)
   raw = tf.io.parse_example(tf.constant(serialized), output.raw_feature_spec())
   transformed = output.transform_raw_features(raw)
-  rows = []
-  for i in range(len(serialized)):
-    rows.append({key: (value[i].numpy().tolist()
-                       if not isinstance(value, tf.SparseTensor) else None)
-                 for key, value in sorted(transformed.items())})
+  dense = {key: (tf.sparse.to_dense(value) if isinstance(
+      value, tf.SparseTensor) else value).numpy()
+           for key, value in transformed.items()}
+  rows = [{key: np.asarray(value[i]).tolist()
+           for key, value in sorted(dense.items())}
+          for i in range(len(serialized))]
   return sorted(json.dumps(row, sort_keys=True, default=str) for row in rows)
 
 

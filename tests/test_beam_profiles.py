@@ -122,10 +122,11 @@ def test_a_runner_in_beam_args_contradicts_a_chosen_profile(capsys):
 @pytest.fixture
 def loopback_cluster(tmp_path):
   """Beam's job service and a worker pool on 127.0.0.1 (free ports), stopped
-  however the test ends."""
+  however the test ends (by themselves if pytest itself is killed)."""
   cluster_dir = str(tmp_path / 'beam-cluster')
   try:
-    yield beam_cluster.start(cluster_dir, job_port=0, worker_pool_port=0)
+    yield beam_cluster.start(cluster_dir, job_port=0, worker_pool_port=0,
+                             owner_pid=os.getpid())
   finally:
     beam_cluster.stop(cluster_dir)
     assert beam_cluster.status(cluster_dir) is None
