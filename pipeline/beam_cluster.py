@@ -6,9 +6,9 @@ Two services from the Beam Python package, each in a process of its own:
   jobs from PortableRunner, as Flink's and Spark's job servers do, and runs
   them by handing bundles to workers;
 - an external worker pool (`worker_pool_main`'s servicer): starts one SDK
-  worker process per worker the job service asks for: BEAM_WORKERS per job
-  (`--sdk_worker_parallelism`, which Beam's own Python job service ignores
-  and this one honours).
+  worker process (pipeline/beam_worker.py) per worker the job service asks
+  for: BEAM_WORKERS per job (`--sdk_worker_parallelism`, which Beam's own
+  Python job service ignores and this one honours).
 
     python -m pipeline.beam_cluster start [--dir D] [--job-port P] [--worker-pool-port P]
     python -m pipeline.beam_cluster status|stop [--dir D]
@@ -277,14 +277,22 @@ def _serve_job_service(port: int) -> int:
   return servicer.start_grpc_server(port)
 
 
-def _serve_worker_pool(port: int) -> int:
+def _serve_worker_pool(port: int, work_dir: str) -> int:
   # pylint: disable=g-import-not-at-top
   from apache_beam.runners.worker import worker_pool_main
   # pylint: enable=g-import-not-at-top
-  # As `python -m apache_beam.runners.worker.worker_pool_main` does it:
-  # workers are processes (threads would share one GIL).
+  # The pool runs one executable, with the arguments of Beam's SDK container
+  # boot: pipeline/beam_worker.py, which also installs the job's staged
+  # packages (Beam's default bare `python` worker does not).
+  boot = os.path.join(work_dir, 'beam-worker-boot')
+  with open(boot, 'w') as f:
+    f.write('#!/bin/sh\n'
+            f'exec {sys.executable} -m pipeline.beam_worker "$@"\n')
+  os.chmod(boot, 0o755)
+  # Workers are processes (threads would share one GIL).
   address, _ = worker_pool_main.BeamFnExternalWorkerPoolServicer.start(
-      use_process=True, port=port)  # its server serves until this process ends
+      use_process=True, port=port, container_executable=boot)
+  # Its server serves until this process ends.
   return int(address.rpartition(':')[2])
 
 
@@ -295,8 +303,8 @@ def serve(service: str, port: int, port_file: str,
   # pylint: enable=g-import-not-at-top
   logging.basicConfig(level=logging.INFO)
   _loopback_only()
-  bound = (_serve_job_service if service == JOB_SERVICE
-           else _serve_worker_pool)(port)
+  bound = (_serve_job_service(port) if service == JOB_SERVICE
+           else _serve_worker_pool(port, os.path.dirname(port_file)))
   # Written last and atomically: its presence means "listening".
   with open(port_file + '.tmp', 'w') as f:
     f.write(str(bound))
