@@ -85,8 +85,10 @@ def _docker_environment(settings: BeamSettings) -> List[str]:
   # image: it must hold the locked dependencies and this project (README,
   # "Running on a cluster"). BEAM_ARGS=--environment_type=EXTERNAL ... points
   # them at a worker pool instead.
+  # (As `--sdk_container_image` it also tells TFX that the workers have TFX:
+  # it stages no copy of its own sources then.)
   return ['--environment_type=DOCKER',
-          f'--environment_config={settings.image}']
+          f'--sdk_container_image={settings.image}']
 
 
 def _profile_args(settings: BeamSettings) -> List[str]:

@@ -15,6 +15,7 @@ could not import the preprocessing module on them.
 
 import argparse
 import atexit
+import importlib.metadata
 import os
 import shutil
 import signal
@@ -37,6 +38,8 @@ from apache_beam.portability.api import endpoints_pb2
 from apache_beam.runners.portability import stager
 from apache_beam.runners.worker import sdk_worker_main
 # pylint: enable=g-import-not-at-top,wrong-import-position
+
+_EPHEMERAL = '_ephemeral'
 
 
 def _staged_name(artifact) -> str:
@@ -65,6 +68,24 @@ def _fetch_artifacts(endpoint: str, metadata, artifacts, staged_dir: str):
   return names
 
 
+def _already_installed(package: str) -> bool:
+  """Whether this environment has the staged `name-version...` package.
+
+  TFX stages a copy of itself, `tfx_ephemeral-<version>.tar.gz`, for workers
+  that may lack it; these have TFX from requirements.lock, and building that
+  sdist on every worker of every job would only slow them down.
+  """
+  name, _, rest = os.path.basename(package).partition('-')
+  version = rest.split('-')[0]
+  for suffix in ('.tar.gz', '.zip'):
+    version = version[:-len(suffix)] if version.endswith(suffix) else version
+  name = name[:-len(_EPHEMERAL)] if name.endswith(_EPHEMERAL) else name
+  try:
+    return importlib.metadata.version(name) == version
+  except importlib.metadata.PackageNotFoundError:
+    return False
+
+
 def _install_extra_packages(staged_dir: str, names, site_dir: str) -> None:
   """Installs what the job's `extra_packages.txt` lists, as Beam's boot does,
   but into `site_dir` (first on sys.path) rather than the shared venv."""
@@ -72,7 +93,7 @@ def _install_extra_packages(staged_dir: str, names, site_dir: str) -> None:
     return
   with open(os.path.join(staged_dir, stager.EXTRA_PACKAGES_FILE)) as f:
     packages = [os.path.join(staged_dir, line.strip()) for line in f
-                if line.strip()]
+                if line.strip() and not _already_installed(line.strip())]
   if packages:
     # The dependencies are this environment's (requirements.lock); nothing
     # is downloaded.

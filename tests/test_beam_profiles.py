@@ -54,12 +54,12 @@ def test_flink_and_spark_profiles_take_the_master_and_the_image():
   assert flink == ['--runner=FlinkRunner', '--flink_master=jm:8081',
                    '--parallelism=8', '--job_server_timeout=604800',
                    '--environment_type=DOCKER',
-                   '--environment_config=reg/imdb:1']
+                   '--sdk_container_image=reg/imdb:1']
   spark = _args(BEAM_PROFILE='spark', SPARK_MASTER='spark://m:7077',
                 KFP_IMAGE='reg/imdb:2')
   assert spark[:2] == ['--runner=SparkRunner',
                        '--spark_master_url=spark://m:7077']
-  assert '--environment_config=reg/imdb:2' in spark
+  assert '--sdk_container_image=reg/imdb:2' in spark
 
 
 def test_dataflow_profile_takes_cloud_settings():
