@@ -10,7 +10,8 @@ Two services from the Beam Python package, each in a process of its own:
   for: BEAM_WORKERS per job (`--sdk_worker_parallelism`, which Beam's own
   Python job service ignores and this one honours).
 
-    python -m pipeline.beam_cluster start [--dir D] [--job-port P] [--worker-pool-port P]
+    python -m pipeline.beam_cluster start [--dir D] [--job-port P]
+        [--worker-pool-port P]
     python -m pipeline.beam_cluster status|stop [--dir D]
 
 then `BEAM_PROFILE=portable make run`. Pid files, chosen ports and logs go to

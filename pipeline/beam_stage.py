@@ -1,6 +1,7 @@
 """The pipeline's Beam-heavy front alone: ExampleGen to Transform.
 
-    python -m pipeline.beam_stage --data PATH --output-dir DIR [--beam-profile P ...]
+    python -m pipeline.beam_stage --data PATH --output-dir DIR \
+        [--beam-profile P ...]
 
 Runs the same components as `make run` (same configuration, flags and
 environment variables), stopping after Transform, with TFX's LocalDagRunner,

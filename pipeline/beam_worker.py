@@ -1,4 +1,4 @@
-"""One SDK worker of `make beam-cluster`'s pool: Beam's container boot, in Python.
+"""One SDK worker of `make beam-cluster`'s pool: Beam's SDK boot, in Python.
 
 The worker pool starts each worker as (see pipeline/beam_cluster.py)
 

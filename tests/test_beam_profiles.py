@@ -67,7 +67,8 @@ def test_dataflow_profile_takes_cloud_settings():
                 '--gcp-project', 'p', '--gcp-region', 'europe-west1',
                 '--beam-machine-type', 'n2-standard-4', '--image', 'reg/i:1'])
   assert args == ['--runner=DataflowRunner', '--project=p',
-                  '--region=europe-west1', '--temp_location=gs://b/imdb/beam/tmp',
+                  '--region=europe-west1',
+                  '--temp_location=gs://b/imdb/beam/tmp',
                   '--staging_location=gs://b/imdb/beam/tmp/staging',
                   '--max_num_workers=2', '--sdk_container_image=reg/i:1',
                   '--sdk_location=container', '--machine_type=n2-standard-4']
