@@ -5,7 +5,7 @@ process, and prints what each run produced as comparable JSON.
 
 The profiles' settings (job endpoint, worker pool, workers) come from the
 environment, as for `make run`. Each run's outputs are reduced to what must
-not depend on the runner: the examples (as sorted digests), the statistics'
+not depend on the runner: the examples (as sorted digests of their contents), the statistics'
 counts, the vocabulary files and the transformed examples (sorted).
 """
 
@@ -18,6 +18,7 @@ import sys
 os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+from google.protobuf import json_format
 import numpy as np
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
@@ -41,6 +42,12 @@ def _serialized_examples(examples_uri: str, split: str):
   files = sorted(glob.glob(os.path.join(examples_uri, f'Split-{split}', '*')))
   return [record.numpy() for record in
           tf.data.TFRecordDataset(files, compression_type='GZIP')]
+
+
+def _digest(serialized: bytes) -> str:
+  example = tf.train.Example.FromString(serialized)
+  return hashlib.sha256(json_format.MessageToJson(
+      example, sort_keys=True).encode()).hexdigest()
 
 
 def _statistics(statistics_uri: str, split: str):
@@ -85,8 +92,9 @@ def outputs(config: config_lib.PipelineConfig):
   serialized = {split: _serialized_examples(examples_uri, split)
                 for split in SPLITS}
   return {
-      'examples': {split: sorted(hashlib.sha256(s).hexdigest()
-                                 for s in records)
+      # Digests of the parsed examples: serialized bytes are not comparable
+      # across processes (protobuf writes a map's entries in hash order).
+      'examples': {split: sorted(_digest(s) for s in records)
                    for split, records in serialized.items()},
       'statistics': {split: _statistics(statistics_uri, split)
                      for split in SPLITS},
