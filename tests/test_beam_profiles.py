@@ -133,6 +133,7 @@ def loopback_cluster(tmp_path):
     assert beam_cluster.status(cluster_dir) is None
 
 
+@pytest.mark.e2e
 def test_portable_profile_on_a_local_cluster_matches_direct(
     tmp_path, loopback_cluster):
   assert loopback_cluster.job_endpoint.startswith('127.0.0.1:')
