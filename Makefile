@@ -21,7 +21,7 @@ AIRFLOW_VENV ?= .venv-airflow
 
 .PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
 	bench bench-tokenization bench-retraining versions rollback rollforward \
-	airflow-venv airflow-dag-test
+	airflow-venv airflow-dag-test beam-cluster beam-cluster-stop bench-beam
 
 venv:
 	@scripts/ensure_venv.sh
@@ -96,6 +96,19 @@ bench-tokenization: venv
 # no new data, into a fresh outputs/bench-retraining/<time>/.
 bench-retraining: venv
 	$(PY) benchmarks/retraining.py $(if $(ARGS),-- $(ARGS))
+
+# A Beam job service and worker pool on loopback (pid files and logs in
+# outputs/beam-cluster/), for BEAM_PROFILE=portable make run.
+beam-cluster: venv
+	$(PY) -m pipeline.beam_cluster start
+
+beam-cluster-stop: venv
+	$(PY) -m pipeline.beam_cluster stop
+
+# ExampleGen, StatisticsGen and Transform on the full data per Beam profile
+# (direct, local, portable; BEAM_WORKERS, default 2), into outputs/bench-beam/.
+bench-beam: venv
+	$(PY) benchmarks/beam_profiles.py $(ARGS)
 
 lock:
 	scripts/lock.sh

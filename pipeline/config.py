@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from components.model import contract
 from components.model import settings
+from pipeline import beam_profiles
 from pipeline.data import is_uri
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,12 +64,27 @@ class PipelineConfig:
   # Re-running on unchanged data re-blesses the served model; pushing it again
   # would only add an identical version.
   push_identical_model: bool = False
+  # Which Beam runner, with which flags: see pipeline/beam_profiles.py.
+  beam_profile: str = beam_profiles.DIRECT
   beam_direct_num_workers: int = 1
+  # Worker processes (local, portable), parallelism (flink, spark), at most
+  # this many workers (dataflow).
+  beam_workers: int = 2
+  beam_job_endpoint: str = beam_profiles.DEFAULT_JOB_ENDPOINT
+  beam_worker_pool: str = beam_profiles.DEFAULT_WORKER_POOL
+  flink_master: Optional[str] = None
+  spark_master: Optional[str] = None
+  # Dataflow: temp and staging files (default <output_dir>/beam/tmp on gs://),
+  # project, region and worker machine type.
+  beam_temp_location: Optional[str] = None
+  gcp_project: Optional[str] = None
+  gcp_region: Optional[str] = None
+  beam_machine_type: Optional[str] = None
   # Show TFX's and Beam's logs on the terminal too (they always go to the
   # run's log file); console only, no effect on what the pipeline computes.
   verbose: bool = False
-  # Beam flags added to (or, with a --runner of their own, replacing) the
-  # in-process DirectRunner defaults, e.g. ['--runner=FlinkRunner', ...].
+  # Beam flags added after the profile's (so they win), or, with a --runner
+  # of their own and the default profile, replacing them.
   extra_beam_args: List[str] = dataclasses.field(default_factory=list)
   # When a scheduler retrains (cron syntax): the Airflow DAG's schedule
   # (dags/imdb_sentiment_dag.py); the local runner runs once, whatever it says.
@@ -78,6 +94,7 @@ class PipelineConfig:
   schema_path: str = SCHEMA_PATH
 
   # --- Cluster (Kubeflow Pipelines) settings; unused by the local runner.
+  # Also the Beam workers' image of the flink, spark and dataflow profiles.
   image: str = 'imdb-sentiment-tfx:latest'
   # Where kubeflow/Dockerfile puts this project inside the image: files read
   # at run time (the curated schema) are addressed there.
@@ -115,15 +132,9 @@ class PipelineConfig:
 
   @property
   def beam_pipeline_args(self) -> List[str]:
-    # The runner is always named explicitly: an installed Beam must never
-    # pick one the user did not choose.
-    if any(arg.startswith('--runner=') for arg in self.extra_beam_args):
-      return list(self.extra_beam_args)
-    return [
-        '--runner=DirectRunner',
-        '--direct_running_mode=in_memory',
-        f'--direct_num_workers={self.beam_direct_num_workers}',
-    ] + list(self.extra_beam_args)
+    # Always names the runner: an installed Beam must never pick one the user
+    # did not choose.
+    return beam_profiles.pipeline_args(self)
 
   @property
   def transform_custom_config(self) -> Dict[str, Any]:
@@ -156,6 +167,13 @@ def _resource_limit(text: str) -> Tuple[str, Tuple[float, float]]:
         f'{text!r}: expected COMPONENT=CPUS,GIB, e.g. Trainer=4,16') from None
 
 
+# Text settings of the Beam profiles: flag --beam-job-endpoint, env
+# BEAM_JOB_ENDPOINT, field beam_job_endpoint, and so on.
+_BEAM_SETTINGS = ('beam_job_endpoint', 'beam_worker_pool', 'flink_master',
+                  'spark_master', 'beam_temp_location', 'gcp_project',
+                  'gcp_region', 'beam_machine_type')
+
+
 def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
   defaults = PipelineConfig()
   parser = argparse.ArgumentParser(
@@ -174,8 +192,27 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
   parser.add_argument(
       '--beam-arg', action='append', dest='beam_args',
       default=environ.get('BEAM_ARGS', '').split() or [],
-      help='A Beam pipeline flag, repeatable (env BEAM_ARGS, space-separated); '
-      'one with --runner= replaces the DirectRunner defaults.')
+      help='A Beam pipeline flag, repeatable (env BEAM_ARGS, space-separated), '
+      'after the profile\'s; one with --runner= replaces the direct profile.')
+  parser.add_argument(
+      '--beam-profile', choices=beam_profiles.PROFILES,
+      default=environ.get('BEAM_PROFILE') or defaults.beam_profile,
+      help='Where the Beam components run (env BEAM_PROFILE): direct (in '
+      'process), local (worker processes), portable (a Beam job service, e.g. '
+      'make beam-cluster), flink, spark, dataflow.')
+  parser.add_argument(
+      '--beam-workers', type=int,
+      # A string default goes through `type` too: a bad env value is a usage
+      # error naming the flag.
+      default=environ.get('BEAM_WORKERS') or defaults.beam_workers,
+      help='Worker processes (local, portable), parallelism (flink, spark), '
+      'maximum workers (dataflow) (env BEAM_WORKERS).')
+  for field in _BEAM_SETTINGS:
+    parser.add_argument(
+        '--' + field.replace('_', '-'), dest=field,
+        default=environ.get(field.upper()) or getattr(defaults, field),
+        help=f'Beam profile setting (env {field.upper()}); see '
+        'README, "Running on a cluster".')
   parser.add_argument('--image', default=environ.get('KFP_IMAGE',
                                                      defaults.image),
                       help='Container image for Kubeflow (env KFP_IMAGE).')
@@ -255,9 +292,10 @@ def from_args(argv: Optional[Sequence[str]] = None,
               environ: Optional[Mapping[str, str]] = None) -> PipelineConfig:
   """Builds the configuration from flags, falling back on the environment."""
   environ = os.environ if environ is None else environ
-  args = _parser(environ).parse_args(argv)
+  parser = _parser(environ)
+  args = parser.parse_args(argv)
   defaults = PipelineConfig()
-  return PipelineConfig(
+  config = PipelineConfig(
       pipeline_name=args.pipeline_name,
       output_dir=absolute(args.output_dir),
       data=absolute(args.data) if args.data else None,
@@ -279,7 +317,16 @@ def from_args(argv: Optional[Sequence[str]] = None,
       push_identical_model=args.push_identical_model,
       extra_beam_args=list(args.beam_args),
       schedule=args.schedule,
+      beam_profile=args.beam_profile,
+      beam_workers=args.beam_workers,
+      **{field: getattr(args, field) for field in _BEAM_SETTINGS},
       image=args.image,
       component_resources={**defaults.component_resources,
                            **dict(args.resources)},
   )
+  try:
+    # A profile missing a setting fails here, before anything is imported.
+    config.beam_pipeline_args  # pylint: disable=pointless-statement
+  except beam_profiles.BeamProfileError as e:
+    parser.error(str(e))
+  return config
