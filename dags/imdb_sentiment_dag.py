@@ -38,6 +38,7 @@ def create_dag(environ: Mapping[str, str]) -> models.DAG:
   # parses the file (once; it is cached): scheduled setups should set it.
   location = data.resolve(config.data, config.data_cache_dir)
   pipeline = imdb_pipeline.create_pipeline(config, location)
+  airflow_support.resolve_proto_placeholders(pipeline)
   return airflow_dag_runner.AirflowDagRunner(
       airflow_dag_runner.AirflowPipelineConfig(
           airflow_dag_config=airflow_support.dag_settings(config))

@@ -8,6 +8,7 @@ TFX's Airflow orchestration.
 import datetime
 from typing import Any, Dict
 
+from tfx.dsl.placeholder import proto_placeholder
 from tfx.orchestration import metadata
 
 from pipeline.config import PipelineConfig
@@ -64,3 +65,21 @@ def record_each_input_artifact_once() -> None:
 
   once_per_artifact.records_each_artifact_once = True
   metadata.Metadata._artifact_and_event_pairs = once_per_artifact  # pylint: disable=protected-access
+
+
+def resolve_proto_placeholders(pipeline) -> None:
+  """Hands proto execution properties to Airflow tasks as the protos.
+
+  TFX wraps a component's proto parameters (DistributionValidator's
+  `custom_validation_config`) in `make_proto` placeholders, which the IR
+  launchers (LocalDagRunner, Kubeflow) resolve. TFX's Airflow orchestration
+  passes them on unresolved: Airflow's templating then fails on them, and the
+  executor could not read one either. A placeholder with no fields of its
+  own is only its proto, so it is replaced by that proto.
+  """
+  for component in pipeline.components:
+    properties = getattr(component, 'exec_properties', {})
+    for name, value in list(properties.items()):
+      if (isinstance(value, proto_placeholder.MakeProtoPlaceholder)
+          and not value._fields):  # pylint: disable=protected-access
+        properties[name] = value._base_message  # pylint: disable=protected-access

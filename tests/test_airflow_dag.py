@@ -23,6 +23,8 @@ from tfx.types import standard_artifacts
 import imdb_data
 from pipeline import airflow_support
 from pipeline import config as config_lib
+from pipeline import data
+from pipeline import imdb_pipeline
 
 AIRFLOW_VENV = os.environ.get(
     'AIRFLOW_VENV', os.path.join(imdb_data.PROJECT_ROOT, '.venv-airflow'))
@@ -144,3 +146,14 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
            datetime.datetime.fromisoformat(end)) for state, start, end in runs
           ] == [('success', LOGICAL_DATE - datetime.timedelta(weeks=1),
                  LOGICAL_DATE)]
+
+
+def test_proto_parameters_reach_airflow_tasks_as_protos(tmp_path):
+  config = config_lib.from_args(['--output-dir', str(tmp_path)], environ={})
+  pipeline = imdb_pipeline.create_pipeline(
+      config, data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz'))
+  airflow_support.resolve_proto_placeholders(pipeline)
+  [validator] = [c for c in pipeline.components
+                 if c.id == 'DistributionValidator']
+  assert validator.exec_properties['custom_validation_config'] == (
+      imdb_pipeline.make_drift_checks(config))
