@@ -155,7 +155,8 @@ def create_pipeline(
     data: DataLocation,
     train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
     local_metadata: bool = True,
-    custom_resolvers: bool = True) -> tfx.dsl.Pipeline:
+    custom_resolvers: bool = True,
+    drift_check: bool = True) -> tfx.dsl.Pipeline:
   """The whole pipeline, ExampleGen to Pusher, for every orchestrator.
 
   Args:
@@ -170,6 +171,10 @@ def create_pipeline(
       model). Kubeflow Pipelines v2 compiles only TFX's stock strategies, so
       its runner passes False: each run then reads the span it ingested,
       without drift checks or warm start.
+    drift_check: compare each span's statistics with the previous span's
+      (DistributionValidator). TFX's pre-IR launcher, which Airflow runs,
+      cannot run DistributionValidator (it registers the outputs that the
+      executor returns a second time), so the Airflow DAG passes False.
   """
   range_config = None
   if data.spans and config.span is not None:
@@ -201,7 +206,7 @@ def create_pipeline(
       schema=schema_gen.outputs['schema'])
   nodes += [statistics_gen, schema_gen, example_validator]
   gated_anomalies = {'anomalies': example_validator.outputs['anomalies']}
-  if custom_resolvers:
+  if custom_resolvers and drift_check:
     # Drift: the new span's statistics against the previous span's (none on
     # the first span: DistributionValidator then passes it).
     previous_statistics = _span_window(

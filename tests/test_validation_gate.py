@@ -146,7 +146,9 @@ def test_the_gate_fails_with_the_reasons_as_its_recorded_message(tmp_path):
   Metadata; a raised exception would leave none."""
   clean = _validate(tmp_path / 'clean', {'train': _frame([0, 1], [2, 8])})
   drifted = _drift(tmp_path, _reviews([1] * 40), _reviews([0, 1] * 20))
-  gate = gate_executor.Executor()
+  # As LocalDagRunner and Kubeflow's launcher make it.
+  gate = gate_executor.Executor(gate_executor.Executor.Context(
+      executor_output_uri=str(tmp_path / 'executor_output.pb')))
   assert gate.Do({'anomalies': [clean]}, {}, {}) is None
   assert gate.Do({'anomalies': [clean], 'drift_anomalies': []}, {}, {}) is None
   output = gate.Do({'anomalies': [clean], 'drift_anomalies': [drifted]}, {},
@@ -154,3 +156,8 @@ def test_the_gate_fails_with_the_reasons_as_its_recorded_message(tmp_path):
   assert output.execution_result.code != 0
   assert 'share of positive reviews moved' in (
       output.execution_result.result_message)
+
+  # TFX's pre-IR launcher (Airflow) ignores return values: it must raise.
+  with pytest.raises(DataAnomaliesError, match='share of positive reviews'):
+    gate_executor.Executor().Do(
+        {'anomalies': [clean], 'drift_anomalies': [drifted]}, {}, {})

@@ -110,6 +110,10 @@ class Executor(base_executor.BaseExecutor):
                         'DistributionValidator (drift from the previous span)')
     except DataAnomaliesError as e:
       logging.error('%s', e)
+      if not (self._context and self._context.executor_output_uri):
+        # TFX's pre-IR launcher (Airflow) ignores a returned ExecutorOutput:
+        # only an exception fails the task there.
+        raise
       return execution_result_pb2.ExecutorOutput(
           execution_result=execution_result_pb2.ExecutionResult(
               code=_FAILED_PRECONDITION, result_message=str(e)))
