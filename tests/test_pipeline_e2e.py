@@ -78,10 +78,19 @@ def _serving_accuracy(model_dir, texts, labels):
 
 
 @pytest.fixture(scope='module')
-def generated_run(pushed_run):
-  """The session's run on a generated corpus given as a .tar.gz (conftest's
-  `pushed_run`, shared with the report and serving tests)."""
-  return pushed_run.config, pushed_run.env, pushed_run.stdout
+def generated_run(tmp_path_factory):
+  """One full run on a generated corpus given as a .tar.gz. Its own output
+  directory: the second-run test below changes what the session's
+  `pushed_run` (the report's and the server's) would show."""
+  root = tmp_path_factory.mktemp('generated')
+  archive = imdb_data.write_archive(
+      str(root / 'aclImdb_small.tar.gz'),
+      imdb_data.generated_corpus({'train': 150, 'test': 50}, seed=3))
+  output_dir = str(root / 'outputs')
+  env = _env(archive, output_dir)
+  stdout = _run([sys.executable, RUNNER], env, cwd=str(root))
+  config = config_lib.from_args([], environ=env)
+  return config, env, stdout
 
 
 def test_run_pushes_one_integer_version_with_its_assets(generated_run):
