@@ -36,7 +36,9 @@ def create_stage(config: config_lib.PipelineConfig,
   from tfx import v1 as tfx
   from pipeline import imdb_pipeline
   # pylint: enable=g-import-not-at-top
-  full = imdb_pipeline.create_pipeline(config, location)
+  # Without the drift check: it needs the previous span's statistics
+  # resolver, which is not a Beam component.
+  full = imdb_pipeline.create_pipeline(config, location, drift_check=False)
   components = [c for c in full.components if c.id in STAGE_COMPONENTS]
   for component in components:
     # Forget the cut-off consumers (Trainer, Evaluator): a pipeline must hold
