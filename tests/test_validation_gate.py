@@ -19,10 +19,11 @@ from pipeline import config as config_lib
 from pipeline import imdb_pipeline
 
 
-def _validate(tmp_path, frames):
-  """Runs the real ExampleValidator executor on statistics of `frames`."""
+def _statistics(tmp_path, name, frames):
+  """TFDV statistics of `frames` ({split: DataFrame}) as StatisticsGen
+  writes them."""
   statistics = standard_artifacts.ExampleStatistics()
-  statistics.uri = str(tmp_path / 'statistics')
+  statistics.uri = str(tmp_path / name)
   statistics.split_names = artifact_utils.encode_split_names(list(frames))
   for split, frame in frames.items():
     stats = tfdv.generate_statistics_from_dataframe(frame)
@@ -30,6 +31,12 @@ def _validate(tmp_path, frames):
     os.makedirs(split_dir, exist_ok=True)
     with open(os.path.join(split_dir, 'FeatureStats.pb'), 'wb') as f:
       f.write(stats.SerializeToString())
+  return statistics
+
+
+def _validate(tmp_path, frames):
+  """Runs the real ExampleValidator executor on statistics of `frames`."""
+  statistics = _statistics(tmp_path, 'statistics', frames)
   schema = standard_artifacts.Schema()
   schema.uri = os.path.dirname(config_lib.SCHEMA_PATH)
   anomalies = standard_artifacts.ExampleAnomalies()
@@ -69,19 +76,6 @@ def test_out_of_domain_values_stop_the_run_naming_split_and_feature(tmp_path):
 
 
 # --- Drift: DistributionValidator, configured as the pipeline configures it.
-
-def _statistics(tmp_path, name, frames):
-  statistics = standard_artifacts.ExampleStatistics()
-  statistics.uri = str(tmp_path / name)
-  statistics.split_names = artifact_utils.encode_split_names(list(frames))
-  for split, frame in frames.items():
-    stats = tfdv.generate_statistics_from_dataframe(frame)
-    split_dir = os.path.join(statistics.uri, f'Split-{split}')
-    os.makedirs(split_dir, exist_ok=True)
-    with open(os.path.join(split_dir, 'FeatureStats.pb'), 'wb') as f:
-      f.write(stats.SerializeToString())
-  return statistics
-
 
 def _drift(tmp_path, new_frame, previous_frame, **settings):
   """Runs the real DistributionValidator executor, new span vs previous."""
