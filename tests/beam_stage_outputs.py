@@ -72,16 +72,24 @@ def _statistics(statistics_uri: str, split: str):
 
 
 def _transformed(transform_graph_uri: str, serialized):
+  """The transformed rows, sorted by their exact (integer and string)
+  values; the float weights stay floats, for the caller to compare."""
   output = tft.TFTransformOutput(transform_graph_uri)
   raw = tf.io.parse_example(tf.constant(serialized), output.raw_feature_spec())
   transformed = output.transform_raw_features(raw)
   dense = {key: (tf.sparse.to_dense(value) if isinstance(
       value, tf.SparseTensor) else value).numpy()
            for key, value in transformed.items()}
-  rows = [{key: np.asarray(value[i]).tolist()
+  rows = [{key: json.loads(json.dumps(np.asarray(value[i]).tolist(),
+                                      default=str))
            for key, value in sorted(dense.items())}
           for i in range(len(serialized))]
-  return sorted(json.dumps(row, sort_keys=True, default=str) for row in rows)
+
+  def exact_part(row):
+    return json.dumps({key: value for key, value in row.items()
+                       if key != contract.TOKEN_WEIGHTS_KEY}, sort_keys=True)
+
+  return sorted(rows, key=exact_part)
 
 
 def outputs(config: config_lib.PipelineConfig):
