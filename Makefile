@@ -12,6 +12,10 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 ARGS ?=
 # Extra flags for pytest, e.g. make test PYTEST_ARGS="-k example_gen".
 PYTEST_ARGS ?= --durations=30
+# Test processes (pytest-xdist). Most of a pipeline test is single-threaded
+# start-up, so two share two cores well; tests/conftest.py groups the tests
+# that share a pipeline run onto one process. TEST_WORKERS=0: no workers.
+TEST_WORKERS ?= 2
 # The local model server (make serve): its own venv, loopback, this port.
 SERVING_VENV ?= .venv-serving
 SERVE_PORT ?= 8501
@@ -75,7 +79,7 @@ rollforward: venv
 	@TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m serving.releases $(ARGS) latest
 
 test: venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Compiles the pipeline for Kubeflow Pipelines into outputs/kubeflow/ (spec +
 # serving manifests). Cluster settings come in ARGS, e.g.

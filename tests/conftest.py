@@ -10,9 +10,39 @@ import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pipeline_run  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
+# Before xdist's own hook, which reads the groups into the test ids.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+  """Groups for `pytest -n 2 --dist loadgroup` (pytest-xdist; `make test`):
+  a group runs on one worker. A module is one group (its module-scoped
+  fixtures are runs or venvs made once); the modules using the session's
+  `pushed_run` are one group, so that run is made once."""
+  sharing = {item.module.__name__ for item in items
+             if 'pushed_run' in item.fixturenames}
+  for item in items:
+    module = item.module.__name__
+    item.add_marker(pytest.mark.xdist_group(
+        'pushed_run' if module in sharing else module))
+
+
 @pytest.fixture(scope='session')
 def pushed_run(tmp_path_factory):
   """One small real pipeline run, as `make run` does it, that blesses and
   pushes a version. The run report and the local model server are tested on
   what it leaves behind."""
   return pipeline_run.run_small_pipeline(tmp_path_factory.mktemp('pushed_run'))
+
+
+@pytest.fixture(scope='session')
+def cli_rerun(pushed_run, tmp_path_factory):
+  """`pushed_run` again on the same data, through the TFX CLI (`tfx pipeline
+  create` then `tfx run create`, local engine): cached up to the model,
+  evaluated against the first run's blessed model. Returns (served versions
+  before it, its stdout). Tests of the first run read only what that run
+  printed and wrote under its own run directory, which this one leaves
+  alone."""
+  serving_dir = pushed_run.config.serving_dir
+  before = sorted(int(v) for v in os.listdir(serving_dir) if v.isdigit())
+  stdout = pipeline_run.rerun_through_tfx_cli(
+      pushed_run, str(tmp_path_factory.mktemp('tfx_local')))
+  return before, stdout

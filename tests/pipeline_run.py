@@ -24,12 +24,30 @@ class PipelineRun:
 def run_runner(env: Dict[str, str], cwd: str, *args: str) -> str:
   """Runs pipeline/local_runner.py; its stdout, or AssertionError with the
   end of both streams."""
-  result = subprocess.run([sys.executable, RUNNER, *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=1500)
+  return run_command([sys.executable, RUNNER, *args], env, cwd)
+
+
+def run_command(args, env: Dict[str, str], cwd: str) -> str:
+  """Runs a command; its stdout, or AssertionError with the end of both
+  streams."""
+  result = subprocess.run(list(args), env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=1500)
   if result.returncode:
-    raise AssertionError(f'{RUNNER} {args} failed ({result.returncode}):\n'
+    raise AssertionError(f'{args} failed ({result.returncode}):\n'
                          f'{result.stdout[-4000:]}\n{result.stderr[-6000:]}')
   return result.stdout
+
+
+def rerun_through_tfx_cli(run: PipelineRun, local_home: str) -> str:
+  """`tfx pipeline create` + `tfx run create` (local engine) on the same
+  output directory and data as `run`; the run's stdout."""
+  env = dict(run.env, LOCAL_HOME=local_home)
+  tfx_cli = os.path.join(BIN, 'tfx')
+  created = run_command([tfx_cli, 'pipeline', 'create', '--engine=local',
+                         f'--pipeline_path={RUNNER}'], env, run.cwd)
+  assert 'Pipeline "imdb_sentiment" created successfully.' in created, created
+  return run_command([tfx_cli, 'run', 'create', '--engine=local',
+                      '--pipeline_name=imdb_sentiment'], env, run.cwd)
 
 
 def run_small_pipeline(root) -> PipelineRun:

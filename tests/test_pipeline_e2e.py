@@ -1,14 +1,13 @@
 """The whole pipeline with LocalDagRunner, as a user runs it.
 
-On a corpus the test generates (runs anywhere), then through the TFX CLI a
-second time on the same data, and on a slice of the real reviews when
+On the session's run on a generated corpus (runs anywhere; see conftest.py),
+then through the TFX CLI a second time on the same data, and on a slice of the real reviews when
 ../shared/data/aclImdb_dev.tar.gz is present.
 """
 
 import glob
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -18,29 +17,18 @@ import ml_metadata as mlmd
 from tfx.orchestration import metadata
 
 import imdb_data
+import pipeline_run
 from components.model import contract
 from pipeline import config as config_lib
 from pipeline import summary
 
 pytestmark = pytest.mark.e2e
 
-BIN = os.path.dirname(sys.executable)
-RUNNER = os.path.join(imdb_data.PROJECT_ROOT, 'pipeline', 'local_runner.py')
-
-
-def _run(args, env, cwd):
-  result = subprocess.run(args, env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=1500)
-  if result.returncode:
-    raise AssertionError(f'{args} failed ({result.returncode}):\n'
-                         f'{result.stdout[-3000:]}\n{result.stderr[-6000:]}')
-  return result.stdout
-
 
 def _env(data, output_dir, **extra):
   env = dict(os.environ, IMDB_DATA=data, OUTPUT_DIR=output_dir,
              TF_USE_LEGACY_KERAS='1', **extra)
-  env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+  env['PATH'] = pipeline_run.BIN + os.pathsep + env.get('PATH', '')
   return env
 
 
@@ -77,24 +65,8 @@ def _serving_accuracy(model_dir, texts, labels):
       (np.array(predicted) == b'positive').astype(int) == labels))
 
 
-@pytest.fixture(scope='module')
-def generated_run(tmp_path_factory):
-  """One full run on a generated corpus given as a .tar.gz. Its own output
-  directory: the second-run test below changes what the session's
-  `pushed_run` (the report's and the server's) would show."""
-  root = tmp_path_factory.mktemp('generated')
-  archive = imdb_data.write_archive(
-      str(root / 'aclImdb_small.tar.gz'),
-      imdb_data.generated_corpus({'train': 150, 'test': 50}, seed=3))
-  output_dir = str(root / 'outputs')
-  env = _env(archive, output_dir)
-  stdout = _run([sys.executable, RUNNER], env, cwd=str(root))
-  config = config_lib.from_args([], environ=env)
-  return config, env, stdout
-
-
-def test_run_pushes_one_integer_version_with_its_assets(generated_run):
-  config, _, stdout = generated_run
+def test_run_pushes_one_integer_version_with_its_assets(pushed_run):
+  config, stdout = pushed_run.config, pushed_run.stdout
   versions = _versions(config.serving_dir)
   assert len(versions) == 1
   model_dir = os.path.join(config.serving_dir, str(versions[0]))
@@ -115,8 +87,8 @@ def test_run_pushes_one_integer_version_with_its_assets(generated_run):
       eval_texts)
 
 
-def test_outputs_stay_under_the_output_directory(generated_run):
-  config, _, _ = generated_run
+def test_outputs_stay_under_the_output_directory(pushed_run):
+  config = pushed_run.config
   for path in (config.pipeline_root, config.metadata_path, config.serving_dir):
     assert path.startswith(config.output_dir + os.sep)
     assert os.path.exists(path)
@@ -124,14 +96,15 @@ def test_outputs_stay_under_the_output_directory(generated_run):
                                          'pipeline_root', 'never'))
 
 
-def test_pushed_model_answers_raw_text_with_tensorflow_alone(generated_run):
-  config, env, _ = generated_run
+def test_pushed_model_answers_raw_text_with_tensorflow_alone(pushed_run):
+  config, env = pushed_run.config, pushed_run.env
   model_dir = os.path.join(config.serving_dir,
                            str(_versions(config.serving_dir)[-1]))
   script = os.path.join(imdb_data.PROJECT_ROOT, 'tests',
                         'served_model_check.py')
-  report = json.loads(_run([sys.executable, script, model_dir], env,
-                           cwd=str(config.output_dir)).strip().splitlines()[-1])
+  report = json.loads(pipeline_run.run_command(
+      [sys.executable, script, model_dir], env,
+      str(config.output_dir)).strip().splitlines()[-1])
   assert report['tfx_modules_loaded'] == []
   assert contract.SERVING_SIGNATURE in report['signatures']
   assert contract.EXAMPLES_SIGNATURE in report['signatures']
@@ -145,8 +118,8 @@ def test_pushed_model_answers_raw_text_with_tensorflow_alone(generated_run):
   assert report['verification_mismatches'] == 0
 
 
-def test_evaluator_accuracy_equals_serving_default_accuracy(generated_run):
-  config, _, _ = generated_run
+def test_evaluator_accuracy_equals_serving_default_accuracy(pushed_run):
+  config = pushed_run.config
   evaluation_uri = _latest_artifact_uri(config, 'ModelEvaluation')
   tfma_accuracy = summary.overall_metrics(evaluation_uri)['binary_accuracy']
   texts, labels = _test_split(config)
@@ -159,25 +132,20 @@ def test_evaluator_accuracy_equals_serving_default_accuracy(generated_run):
 
 
 def test_second_run_through_the_tfx_cli_is_cached_and_pushes_nothing(
-    generated_run, tmp_path):
+    pushed_run, cli_rerun):
   """Everything up to the model is reused. The Evaluator does run again: the
   resolver now finds a blessed baseline (the same model), so its inputs
   changed; the Pusher then sees the model is already served and skips it."""
-  config, env, _ = generated_run
-  env = dict(env, LOCAL_HOME=str(tmp_path / 'tfx_local'))
-  before = _versions(config.serving_dir)
-  tfx_cli = os.path.join(BIN, 'tfx')
-  created = _run([tfx_cli, 'pipeline', 'create', '--engine=local',
-                  f'--pipeline_path={RUNNER}'], env, cwd=str(tmp_path))
-  assert 'Pipeline "imdb_sentiment" created successfully.' in created
-  stdout = _run([tfx_cli, 'run', 'create', '--engine=local',
-                 '--pipeline_name=imdb_sentiment'], env, cwd=str(tmp_path))
+  config = pushed_run.config
+  before, stdout = cli_rerun
+  assert len(before) == 1  # the first run pushed one version
   assert _versions(config.serving_dir) == before
   run = summary.latest_run(config)
   states = {name: state for name, state, _ in run.components}
   for component in ('ImdbExampleGen', 'StatisticsGen', 'ExampleValidator',
                     'Transform', 'Trainer'):
     assert states[component] == 'cached', (component, states)
+  assert states['Evaluator'] == 'executed', states
   assert not run.pushed
   assert run.identical_to_version == str(before[-1])
   assert f'identical to version {before[-1]}' in stdout
@@ -194,8 +162,7 @@ def test_real_reviews_slice_end_to_end(tmp_path):
   imdb_data.write_tree(data_root, files, top='span-1')
   output_dir = str(tmp_path / 'outputs')
   env = _env(data_root, output_dir)
-  stdout = _run([sys.executable, RUNNER, '--epochs', '6'], env,
-                cwd=str(tmp_path))
+  stdout = pipeline_run.run_runner(env, str(tmp_path), '--epochs', '6')
   config = config_lib.from_args([], environ=env)
   versions = _versions(config.serving_dir)
   assert len(versions) == 1, stdout
