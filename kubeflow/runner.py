@@ -13,7 +13,7 @@ writable from here (object storage credentials, or a local path for a dry run).
 import json
 import os
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 
@@ -31,10 +31,21 @@ from kubeflow import serving
 from pipeline import config as config_lib
 from pipeline import data
 from pipeline import imdb_pipeline
+from pipeline import object_storage
 # pylint: enable=g-import-not-at-top
 
 DATA_ROOT_PARAMETER = 'data_root'
 TRAIN_ARGS_PARAMETER = 'train_args'
+EVAL_CONFIG_PARAMETER = 'eval_config'
+
+# TFX's KFP v2 executor entrypoint, which every component container runs;
+# the compiled spec runs it through kubeflow/container_entrypoint.py.
+TFX_ENTRYPOINT = 'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor'
+ENTRYPOINT_WRAPPER = 'kubeflow.container_entrypoint'
+# The S3 credentials' keys in the Kubernetes secret (as in Kubeflow's own
+# mlpipeline-minio-artifact secret) and the variables they become.
+S3_SECRET_KEYS = {'accesskey': 'AWS_ACCESS_KEY_ID',
+                  'secretkey': 'AWS_SECRET_ACCESS_KEY'}
 
 ResourceSpec = (pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec
                 .ResourceSpec)
@@ -68,10 +79,17 @@ def build_pipeline(config: config_lib.PipelineConfig
   # e.g. {"splits": ["train"], "numSteps": 2000} caps training at 2000 steps.
   train_args = RuntimeParameter(name=TRAIN_ARGS_PARAMETER, ptype=str,
                                 default=default_train_args())
+  # The same route for the Evaluator's EvalConfig (thresholds, slices): the
+  # JSON of the whole proto, e.g. another accuracy bound for one run.
+  eval_config = RuntimeParameter(
+      name=EVAL_CONFIG_PARAMETER, ptype=str,
+      default=json_format.MessageToJson(
+          imdb_pipeline.make_eval_config(config), indent=None))
   # KFP v2 compiles only TFX's stock resolver strategies: no span window,
   # drift check or warm start on the cluster (see create_pipeline).
   pipeline = imdb_pipeline.create_pipeline(config, location,
                                            train_args=train_args,
+                                           eval_config=eval_config,
                                            local_metadata=False,
                                            custom_resolvers=False)
   for component in pipeline.components:
@@ -79,7 +97,7 @@ def build_pipeline(config: config_lib.PipelineConfig
       cpu, memory_gib = config.component_resources[component.id]
       component.with_platform_config(
           ResourceSpec(cpu_limit=cpu, memory_limit=memory_gib))
-  return pipeline, [location.input_base, train_args]
+  return pipeline, [location.input_base, train_args, eval_config]
 
 
 def compile_pipeline(config: config_lib.PipelineConfig,
@@ -100,13 +118,48 @@ def compile_pipeline(config: config_lib.PipelineConfig,
   for parameter in parameters:
     root_parameters[parameter.name]['defaultValue'] = parameter.default
   spec['defaultPipelineRoot'] = config.pipeline_root
+  executors = spec['deploymentSpec']['executors']
+  for executor in executors.values():
+    if 'container' in executor:
+      _configure_container(executor['container'], config)
+  documents = [spec]
+  if config.s3_credentials_secret:
+    documents.append(s3_credentials_platform_spec(
+        config.s3_credentials_secret,
+        [name for name, e in executors.items() if 'container' in e]))
   os.makedirs(output_dir, exist_ok=True)
   path = os.path.join(output_dir, kubeflow.PIPELINE_FILE)
   with open(path, 'w') as f:
     f.write(f'# KFP v2 PipelineSpec of {spec["pipelineInfo"]["name"]}, '
             'compiled by kubeflow/runner.py; do not edit.\n')
-    yaml.safe_dump(spec, f, sort_keys=False)
+    yaml.safe_dump_all(documents, f, sort_keys=False)
   return path
+
+
+def _configure_container(container: Dict[str, Any],
+                         config: config_lib.PipelineConfig) -> None:
+  """Runs TFX's entrypoint through ours, with the object-storage settings
+  in the environment (the credentials come from the secret, if any)."""
+  command = container.get('command', [])
+  if command[-2:] == ['-m', TFX_ENTRYPOINT]:
+    container['command'] = command[:-1] + [ENTRYPOINT_WRAPPER, TFX_ENTRYPOINT]
+  env = object_storage.environment(config)
+  if env:
+    container['env'] = [{'name': name, 'value': value}
+                        for name, value in sorted(env.items())]
+
+
+def s3_credentials_platform_spec(secret: str,
+                                 executor_names: Sequence[str]
+                                 ) -> Dict[str, Any]:
+  """KFP's Kubernetes platform spec (the second YAML document, as
+  kfp-kubernetes writes it): every executor gets the secret's S3
+  credentials as environment variables."""
+  secret_as_env = [{'secretName': secret, 'keyToEnv': [
+      {'secretKey': key, 'envVar': var} for key, var in S3_SECRET_KEYS.items()]}]
+  return {'platforms': {'kubernetes': {'deploymentSpec': {'executors': {
+      name: {'secretAsEnv': secret_as_env} for name in sorted(executor_names)
+  }}}}}
 
 
 def cluster_config(argv: Optional[Sequence[str]] = None

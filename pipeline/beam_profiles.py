@@ -147,12 +147,14 @@ def _profile_args(settings: BeamSettings) -> List[str]:
       f'unknown BEAM_PROFILE {profile!r}; one of {", ".join(PROFILES)}')
 
 
-def pipeline_args(settings: BeamSettings) -> List[str]:
-  """The Beam pipeline flags of the settings' profile, then the user's own.
+def pipeline_args(settings: BeamSettings,
+                  storage_args: Sequence[str] = ()) -> List[str]:
+  """The Beam pipeline flags of the settings' profile, then `storage_args`
+  (object storage, whatever the runner), then the user's own.
 
   With the default profile, user flags that name a `--runner=` replace the
-  profile's flags altogether (they describe a runner of their own); with any
-  other profile that is a contradiction and an error.
+  profile's flags (they describe a runner of their own); with any other
+  profile that is a contradiction and an error.
   """
   extra = list(settings.extra_beam_args)
   if _names_runner(extra):
@@ -160,5 +162,5 @@ def pipeline_args(settings: BeamSettings) -> List[str]:
       raise BeamProfileError(
           f'BEAM_ARGS names a --runner= and BEAM_PROFILE='
           f'{settings.beam_profile} names one too; drop one of them')
-    return extra
-  return _profile_args(settings) + extra
+    return list(storage_args) + extra
+  return _profile_args(settings) + list(storage_args) + extra

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from components.model import contract
 from components.model import settings
 from pipeline import beam_profiles
+from pipeline import object_storage
 from pipeline.data import is_uri
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -90,6 +91,15 @@ class PipelineConfig:
   # (dags/imdb_sentiment_dag.py); the local runner runs once, whatever it says.
   schedule: str = '0 3 * * *'
 
+  # Where the components' artifacts go (default <output_dir>/pipeline_root);
+  # may be on object storage while ML Metadata, logs and the lock stay local.
+  artifact_root: Optional[str] = None
+  # S3-compatible object storage (AWS, MinIO) for s3:// locations: the
+  # endpoint URL (e.g. http://minio-service.kubeflow:9000; unset: AWS) and
+  # the region. Credentials come from the environment, never from here.
+  s3_endpoint: Optional[str] = None
+  s3_region: Optional[str] = None
+
   # The curated schema, read by ImportSchemaGen when the pipeline runs.
   schema_path: str = SCHEMA_PATH
 
@@ -99,6 +109,10 @@ class PipelineConfig:
   # Where kubeflow/Dockerfile puts this project inside the image: files read
   # at run time (the curated schema) are addressed there.
   source_root_in_image: str = '/app'
+  # A Kubernetes secret holding the S3 credentials (keys `accesskey` and
+  # `secretkey`, as Kubeflow's own mlpipeline-minio-artifact secret): every
+  # component gets them as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+  s3_credentials_secret: Optional[str] = None
   # (vCPUs, GiB of memory) limits per component id.
   component_resources: Dict[str, Tuple[float, float]] = dataclasses.field(
       default_factory=lambda: {
@@ -107,7 +121,9 @@ class PipelineConfig:
 
   @property
   def pipeline_root(self) -> str:
-    return os.path.join(self.output_dir, 'pipeline_root', self.pipeline_name)
+    return os.path.join(
+        self.artifact_root or os.path.join(self.output_dir, 'pipeline_root'),
+        self.pipeline_name)
 
   @property
   def metadata_path(self) -> str:
@@ -134,7 +150,8 @@ class PipelineConfig:
   def beam_pipeline_args(self) -> List[str]:
     # Always names the runner: an installed Beam must never pick one the user
     # did not choose.
-    return beam_profiles.pipeline_args(self)
+    return beam_profiles.pipeline_args(
+        self, storage_args=object_storage.beam_args(self))
 
   @property
   def transform_custom_config(self) -> Dict[str, Any]:
@@ -185,6 +202,24 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
   parser.add_argument(
       '--output-dir', default=environ.get('OUTPUT_DIR', defaults.output_dir),
       help='Where every output of a run goes (env OUTPUT_DIR).')
+  parser.add_argument(
+      '--artifact-root', default=environ.get('ARTIFACT_ROOT') or None,
+      help='Where the components\' artifacts go, e.g. s3://bucket/imdb '
+      '(env ARTIFACT_ROOT; default <output-dir>/pipeline_root). ML Metadata, '
+      'logs, reports and the lock stay in --output-dir.')
+  parser.add_argument(
+      '--s3-endpoint', default=environ.get('S3_ENDPOINT') or None,
+      metavar='URL', help='S3-compatible endpoint for s3:// locations, e.g. '
+      'http://127.0.0.1:9000 for MinIO (env S3_ENDPOINT; unset: AWS S3).')
+  parser.add_argument(
+      '--s3-region', default=environ.get('AWS_REGION') or None,
+      help='S3 region (env AWS_REGION).')
+  parser.add_argument(
+      '--s3-credentials-secret',
+      default=environ.get('S3_CREDENTIALS_SECRET') or None, metavar='NAME',
+      help='Kubeflow: the Kubernetes secret with the S3 credentials (keys '
+      'accesskey, secretkey), e.g. mlpipeline-minio-artifact '
+      '(env S3_CREDENTIALS_SECRET).')
   parser.add_argument(
       '--data-cache-dir', default=environ.get('IMDB_CACHE_DIR'),
       help='Where the downloaded archive is kept (env IMDB_CACHE_DIR).')
@@ -300,6 +335,11 @@ def from_args(argv: Optional[Sequence[str]] = None,
       output_dir=absolute(args.output_dir),
       data=absolute(args.data) if args.data else None,
       data_cache_dir=args.data_cache_dir,
+      artifact_root=absolute(args.artifact_root) if args.artifact_root
+      else None,
+      s3_endpoint=args.s3_endpoint,
+      s3_region=args.s3_region,
+      s3_credentials_secret=args.s3_credentials_secret,
       eval_percent=args.eval_percent,
       vocabulary={key: getattr(args, key) for key in defaults.vocabulary},
       training={key: getattr(args, key) for key in defaults.training},

@@ -154,6 +154,7 @@ def create_pipeline(
     config: PipelineConfig,
     data: DataLocation,
     train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
+    eval_config: Optional[Union[tfma.EvalConfig, RuntimeParameter]] = None,
     local_metadata: bool = True,
     custom_resolvers: bool = True,
     drift_check: bool = True) -> tfx.dsl.Pipeline:
@@ -164,6 +165,8 @@ def create_pipeline(
     data: what ExampleGen reads; its `input_base` may be a RuntimeParameter.
     train_args: defaults to training on `train` by epochs (see settings.py);
       may be a RuntimeParameter (JSON of TrainArgs) on Kubeflow.
+    eval_config: defaults to `make_eval_config(config)`; may be a
+      RuntimeParameter (JSON of the EvalConfig) on Kubeflow.
     local_metadata: use the SQLite ML Metadata store under the output
       directory; orchestrators with their own store (Kubeflow) pass False.
     custom_resolvers: use this project's resolver strategies (span windows,
@@ -276,7 +279,7 @@ def create_pipeline(
       model=trainer.outputs['model'],
       baseline_model=model_resolver.outputs['model'],
       example_splits=[contract.TEST_SPLIT],
-      eval_config=make_eval_config(config))
+      eval_config=eval_config or make_eval_config(config))
 
   pusher = VersionedPusher(
       model=trainer.outputs['model'],

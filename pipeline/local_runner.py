@@ -22,6 +22,7 @@ os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 # TensorFlow take their half a minute to import.
 from pipeline import config as config_lib  # pylint: disable=g-import-not-at-top
 from pipeline import data  # pylint: disable=g-import-not-at-top
+from pipeline import object_storage  # pylint: disable=g-import-not-at-top
 from pipeline import progress  # pylint: disable=g-import-not-at-top
 from pipeline import run_lock  # pylint: disable=g-import-not-at-top
 
@@ -80,15 +81,18 @@ def main(argv=None) -> int:
   for bad settings or data locations, 3 when another run holds the output
   directory. Meant for cron and other schedulers."""
   config = config_lib.from_args(argv)
+  if data.is_uri(config.output_dir):
+    print(f'error: --output-dir {config.output_dir}: a local run keeps ML '
+          'Metadata (SQLite), logs, reports and its lock there, so it must '
+          'be a local directory; put the artifacts on object storage with '
+          '--artifact-root (env ARTIFACT_ROOT)', file=sys.stderr)
+    return 2
+  object_storage.apply_environment(config)
   try:
     location = data.resolve(config.data, config.data_cache_dir)
   except data.DataSourceError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
-  if data.is_uri(config.output_dir):
-    # No file lock on object storage: the orchestrator must not overlap runs.
-    run(config, location)
-    return 0
   try:
     with run_lock.hold(config.output_dir, wait_s=config.lock_wait_s):
       run(config, location)
@@ -98,5 +102,15 @@ def main(argv=None) -> int:
   return 0
 
 
+def _uses_s3(argv) -> bool:
+  try:
+    return object_storage.uses_s3(config_lib.from_args(argv))
+  except SystemExit:
+    return False
+
+
 if __name__ == '__main__':
-  sys.exit(main(sys.argv[1:]))
+  status = main(sys.argv[1:])
+  if _uses_s3(sys.argv[1:]):
+    object_storage.exit_now(status)
+  sys.exit(status)

@@ -18,7 +18,6 @@ the HTML as data URIs, so the file stands alone) and copied to
 import argparse
 import base64
 import collections
-import glob
 import html
 import io
 import json
@@ -32,6 +31,8 @@ import matplotlib
 matplotlib.use('Agg')  # files only, never a window
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
+# Artifacts may be on object storage: read them through TFX's filesystem.
+from tfx.dsl.io import fileio  # pylint: disable=g-import-not-at-top
 
 from components.model import contract  # pylint: disable=g-import-not-at-top
 from components.model import settings  # pylint: disable=g-import-not-at-top
@@ -107,8 +108,8 @@ def _split_statistics(statistics_uri: str) -> Dict[str, Tuple[int, float]]:
   """{split: (examples, share of positive labels)} from StatisticsGen."""
   import tensorflow_data_validation as tfdv  # pylint: disable=g-import-not-at-top
   splits = {}
-  for path in sorted(glob.glob(os.path.join(statistics_uri, 'Split-*',
-                                            'FeatureStats.pb'))):
+  for path in sorted(fileio.glob(os.path.join(statistics_uri, 'Split-*',
+                                              'FeatureStats.pb'))):
     split = os.path.basename(os.path.dirname(path))[len('Split-'):]
     dataset = tfdv.load_stats_binary(path).datasets[0]
     positive_share = float('nan')
@@ -127,7 +128,8 @@ def _split_order(splits) -> List[str]:
 
 def _read_texts(examples_uri: str, split: str) -> List[bytes]:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  files = sorted(glob.glob(os.path.join(examples_uri, f'Split-{split}', '*')))
+  files = sorted(fileio.glob(os.path.join(examples_uri, f'Split-{split}',
+                                          '*')))
   spec = {contract.TEXT_KEY: tf.io.FixedLenFeature([], tf.string)}
   texts = []
   dataset = tf.data.TFRecordDataset(files, compression_type='GZIP').batch(
@@ -176,9 +178,9 @@ def _vocabulary(transform_graph_uri: str) -> Optional[set]:
   import tensorflow_transform as tft  # pylint: disable=g-import-not-at-top
   path = tft.TFTransformOutput(transform_graph_uri).vocabulary_file_by_name(
       contract.VOCABULARY_NAME)  # None if the graph has no such vocabulary
-  if not path or not os.path.isfile(path):
+  if not path or not fileio.exists(path):
     return None
-  with open(path, 'rb') as f:
+  with fileio.open(path, 'rb') as f:
     return {line.rstrip(b'\n') for line in f}
 
 
@@ -291,7 +293,7 @@ def _epoch_curves(model_run_uri: str) -> Dict[str, Dict[str, List[float]]]:
   curves = collections.defaultdict(dict)
   for run_name in ('train', 'validation'):
     directory = os.path.join(model_run_uri, run_name)
-    if not os.path.isdir(directory):
+    if not fileio.isdir(directory):
       continue
     events = event_accumulator.EventAccumulator(
         directory, size_guidance={event_accumulator.TENSORS: 0})

@@ -10,6 +10,7 @@ import ml_metadata as mlmd
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.writers import eval_config_writer
 from ml_metadata.proto import metadata_store_pb2
+from tfx.dsl.io import fileio
 from tfx.orchestration import metadata
 
 from components.model import contract
@@ -169,9 +170,9 @@ def _training_record(model_uri: str) -> Optional[Dict[str, Any]]:
   """The Trainer's training.json (tokenization, warm start) of a model."""
   path = os.path.join(model_uri, 'Format-Serving', 'assets.extra',
                       contract.TRAINING_FILE)
-  if not os.path.exists(path):
+  if not fileio.exists(path):
     return None
-  with open(path, encoding='utf-8') as f:
+  with fileio.open(path) as f:
     return json.load(f)
 
 
@@ -262,7 +263,7 @@ def failed_thresholds(evaluation_uri: str) -> List[str]:
   """One line per metric threshold the candidate failed, from TFMA's own
   validation result; empty when it passed."""
   path = os.path.join(evaluation_uri, 'validations.tfrecord')
-  if not os.path.exists(path):
+  if not fileio.exists(path):
     return []
   validation = tfma.load_validation_result(evaluation_uri)
   if validation.validation_ok:

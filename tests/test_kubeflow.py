@@ -9,6 +9,7 @@ import pytest
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
+import tensorflow_model_analysis as tfma
 
 import fake_kfp
 import imdb_data
@@ -23,6 +24,7 @@ from pipeline import imdb_pipeline
 KUBEFLOW_DIR = os.path.join(imdb_data.PROJECT_ROOT, 'kubeflow')
 IMAGE = 'registry.example.com/team/imdb-sentiment-tfx:1.2.3'
 DATA = 'gs://bucket/data/aclImdb_v1.tar.gz'
+MINIO = 'http://minio-service.kubeflow:9000'
 
 
 @pytest.fixture(scope='module')
@@ -33,10 +35,41 @@ def compiled(tmp_path_factory):
       ['--output-dir', str(out / 'root'), '--data', DATA, '--image', IMAGE,
        '--beam-arg=--runner=FlinkRunner', '--beam-arg=--flink_master=f:8081'])
   path = runner.compile_pipeline(config, str(out))
-  with open(path) as f:
-    spec_dict = yaml.safe_load(f)
-  spec = json_format.ParseDict(spec_dict, pipeline_spec_pb2.PipelineSpec())
+  [spec] = _documents(path)
   return config, path, spec
+
+
+@pytest.fixture(scope='module')
+def compiled_for_minio(tmp_path_factory):
+  """Compiled for a cluster whose object storage is MinIO, with its
+  credentials in Kubeflow's own secret."""
+  out = tmp_path_factory.mktemp('kfp_minio')
+  config = runner.cluster_config(
+      ['--output-dir', 's3://mlpipeline/imdb', '--data', 's3://data/imdb',
+       '--artifact-root', str(out / 'root'), '--image', IMAGE,
+       '--s3-endpoint', MINIO, '--s3-region', 'us-east-1',
+       '--s3-credentials-secret', 'mlpipeline-minio-artifact'])
+  path = runner.compile_pipeline(config, str(out))
+  spec, platform_spec = _documents(path)
+  return config, spec, platform_spec
+
+
+def _documents(path):
+  """The YAML documents of a compiled file, as KFP's client reads them: the
+  PipelineSpec, then the PlatformSpec if there is one."""
+  with open(path) as f:
+    documents = list(yaml.safe_load_all(f))
+  parsed = [json_format.ParseDict(documents[0],
+                                  pipeline_spec_pb2.PipelineSpec())]
+  parsed += [json_format.ParseDict(d, pipeline_spec_pb2.PlatformSpec())
+             for d in documents[1:]]
+  return parsed
+
+
+def _containers(spec):
+  executors = json_format.MessageToDict(spec.deployment_spec)['executors']
+  return {name: e['container'] for name, e in executors.items()
+          if 'container' in e}
 
 
 def _task_dependencies(spec):
@@ -70,11 +103,48 @@ def test_spec_has_every_local_component_with_the_same_dependencies(compiled):
 
 def test_every_container_uses_the_configured_image(compiled):
   _, _, spec = compiled
-  executors = json_format.MessageToDict(spec.deployment_spec)['executors']
-  images = {name: e['container']['image'] for name, e in executors.items()
-            if 'container' in e}
+  images = {name: c['image'] for name, c in _containers(spec).items()}
   assert len(images) >= 8
   assert set(images.values()) == {IMAGE}
+
+
+def test_every_container_runs_tfx_through_the_exit_status_wrapper(compiled):
+  _, _, spec = compiled
+  for name, container in _containers(spec).items():
+    assert container['command'] == [
+        'python', '-m', 'kubeflow.container_entrypoint',
+        'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor'
+    ], name
+    # Without object storage settings, no environment of ours.
+    assert 'env' not in container, name
+
+
+def test_minio_settings_and_credentials_reach_every_container(
+    compiled_for_minio):
+  config, spec, platform_spec = compiled_for_minio
+  containers = _containers(spec)
+  for name, container in containers.items():
+    assert {e['name']: e['value'] for e in container['env']} == {
+        'S3_ENDPOINT': MINIO, 'AWS_ENDPOINT_URL_S3': MINIO,
+        'AWS_REGION': 'us-east-1'}, name
+  transform_args = ' '.join(containers['Transform_executor']['args'])
+  assert f'--s3_endpoint_url={MINIO}' in transform_args
+  assert '--s3_region_name=us-east-1' in transform_args
+  # Credentials: from the secret, never in the spec.
+  assert 'secretkey' not in json.dumps(json_format.MessageToDict(spec))
+  kubernetes = json_format.MessageToDict(
+      platform_spec.platforms['kubernetes'].deployment_spec)['executors']
+  assert set(kubernetes) == set(containers)
+  for name, executor in kubernetes.items():
+    assert executor['secretAsEnv'] == [{
+        'secretName': 'mlpipeline-minio-artifact',
+        'keyToEnv': [
+            {'secretKey': 'accesskey', 'envVar': 'AWS_ACCESS_KEY_ID'},
+            {'secretKey': 'secretkey', 'envVar': 'AWS_SECRET_ACCESS_KEY'}]
+    }], name
+  assert spec.root.input_definitions.parameters[
+      'data_root'].default_value.string_value == 's3://data/imdb'
+  assert config.serving_dir == 's3://mlpipeline/imdb/serving/imdb_sentiment'
 
 
 def test_beam_args_and_resources_come_from_the_configuration(compiled):
@@ -89,11 +159,24 @@ def test_beam_args_and_resources_come_from_the_configuration(compiled):
 
 
 def test_runtime_parameters_are_exposed_with_defaults(compiled):
-  _, _, spec = compiled
+  config, _, spec = compiled
   parameters = spec.root.input_definitions.parameters
+  assert set(parameters) == {'data_root', 'train_args', 'eval_config'}
   assert parameters['data_root'].default_value.string_value == 'gs://bucket/data'
   train_args = json.loads(parameters['train_args'].default_value.string_value)
   assert train_args == {'splits': ['train']}
+  # The EvalConfig the local pipeline uses, accuracy bounds included.
+  eval_config = json_format.Parse(
+      parameters['eval_config'].default_value.string_value, tfma.EvalConfig())
+  assert eval_config == imdb_pipeline.make_eval_config(config)
+  [accuracy] = [m for spec_ in eval_config.metrics_specs for m in spec_.metrics
+                if m.class_name == 'BinaryAccuracy']
+  threshold = accuracy.per_slice_thresholds[0].threshold
+  assert threshold.value_threshold.lower_bound.value == config.min_accuracy
+  assert threshold.change_threshold.absolute.value == pytest.approx(
+      -config.max_accuracy_drop)
+  assert spec.root.dag.tasks['Evaluator'].inputs.parameters[
+      'eval_config'].component_input_parameter == 'eval_config'
   example_gen = spec.root.dag.tasks['ImdbExampleGen']
   assert example_gen.inputs.parameters[
       'input_base'].component_input_parameter == 'data_root'
@@ -268,8 +351,11 @@ def test_image_installs_the_lock_file_and_sets_legacy_keras():
   assert 'uv' not in final_stage.replace('/opt/venv', '')
   entrypoint = ('tfx.orchestration.kubeflow.v2.container.'
                 'kubeflow_v2_run_executor')
-  assert entrypoint in dockerfile
-  importlib.import_module(entrypoint)  # importable in the locked environment
+  assert ('ENTRYPOINT ["python", "-m", "kubeflow.container_entrypoint", '
+          f'"{entrypoint}"]') in dockerfile
+  # Both importable in the locked environment.
+  importlib.import_module(entrypoint)
+  importlib.import_module('kubeflow.container_entrypoint')
   with open(os.path.join(imdb_data.PROJECT_ROOT, 'requirements.lock')) as f:
     lock = f.read()
   assert 'kfp-pipeline-spec==' in lock and 'tfx==1.16.0' in lock
