@@ -9,36 +9,24 @@ examples per second per component and profile, and writes a JSON file. A
 benchmark, not a test: nothing here asserts a target.
 """
 
-import argparse
-import datetime
-import glob
 import json
 import os
 import subprocess
 import sys
 import time
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, PROJECT_ROOT)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks import common
 from components.model import contract
 from pipeline import beam_cluster
 from pipeline import beam_profiles
 from pipeline import config as config_lib
 
-SHARED_ARCHIVE = os.path.join(os.path.dirname(PROJECT_ROOT), 'shared', 'data',
-                              'aclImdb_dev.tar.gz')
 DEFAULT_PROFILES = (beam_profiles.DIRECT, beam_profiles.LOCAL,
                     beam_profiles.PORTABLE)
 COMPONENTS = ('ImdbExampleGen', 'StatisticsGen', 'Transform')
-
-
-def count_examples(examples_uri: str, split: str) -> int:
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  files = glob.glob(os.path.join(examples_uri, f'Split-{split}', '*'))
-  return sum(1 for _ in tf.data.TFRecordDataset(files,
-                                                compression_type='GZIP'))
 
 
 def run_stage(data: str, output_dir: str, env) -> dict:
@@ -49,7 +37,7 @@ def run_stage(data: str, output_dir: str, env) -> dict:
     result = subprocess.run(
         [sys.executable, '-m', 'pipeline.beam_stage', '--data', data,
          '--output-dir', output_dir, '--no-cache'],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=log,
+        cwd=common.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=log,
         text=True, check=False)
   if result.returncode:
     raise SystemExit(f'error: the stage failed (exit {result.returncode}); '
@@ -74,12 +62,8 @@ def run_profile(profile: str, data: str, output_dir: str, workers: int):
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--data', default=os.environ.get('IMDB_DATA')
-                      or SHARED_ARCHIVE)
-  parser.add_argument('--output-dir', default=os.path.join(
-      PROJECT_ROOT, 'outputs', 'bench-beam',
-      datetime.datetime.now().strftime('%Y%m%d-%H%M%S')))
+  parser = common.argument_parser(__doc__.split('\n')[0], 'bench-beam',
+                                  pipeline_args=False)
   parser.add_argument('--profiles', default=','.join(DEFAULT_PROFILES),
                       help='comma-separated (default %(default)s)')
   parser.add_argument('--workers', type=int,
@@ -104,9 +88,8 @@ def main(argv=None) -> int:
   # Every profile read the same data; count it once.
   config = config_lib.from_args(
       ['--output-dir', os.path.join(args.output_dir, profiles[0])], environ={})
-  [examples_uri] = glob.glob(os.path.join(
-      config.pipeline_root, 'ImdbExampleGen', 'examples', '*'))
-  counts = {split: count_examples(examples_uri, split)
+  examples_uri = common.examples_uri(config.pipeline_root)
+  counts = {split: common.count_examples(examples_uri, split)
             for split in (contract.TRAIN_SPLIT, contract.EVAL_SPLIT,
                           contract.TEST_SPLIT)}
   # What each component goes through: ExampleGen and StatisticsGen every
@@ -117,11 +100,8 @@ def main(argv=None) -> int:
               'Transform': counts[contract.TRAIN_SPLIT]}
   result = {'data': args.data, 'cpus': os.cpu_count(), 'workers': args.workers,
             'examples': examples, 'component_seconds': seconds}
-  path = os.path.join(args.output_dir, 'bench-beam.json')
-  with open(path, 'w') as f:
-    json.dump(result, f, indent=1)
-  print(format_table(result))
-  print(f'written: {path}')
+  common.write_result(args.output_dir, 'bench-beam.json', result,
+                      format_table)
   return 0
 
 

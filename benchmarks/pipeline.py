@@ -7,89 +7,42 @@ SavedModel in a fresh process (benchmarks/serving.py). Writes a JSON file and
 prints a table. A benchmark, not a test: nothing here asserts a target.
 """
 
-import argparse
-import datetime
-import glob
 import json
 import os
-import resource
 import subprocess
 import sys
-import time
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, PROJECT_ROOT)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks import common
 from components.model import contract
 from pipeline import config as config_lib
 
-SHARED_ARCHIVE = os.path.join(os.path.dirname(PROJECT_ROOT), 'shared', 'data',
-                              'aclImdb_dev.tar.gz')
-
-
-def count_examples(examples_uri: str, split: str) -> int:
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  files = glob.glob(os.path.join(examples_uri, f'Split-{split}', '*'))
-  return sum(1 for _ in tf.data.TFRecordDataset(files,
-                                                compression_type='GZIP'))
-
-
-def directory_megabytes(path: str) -> float:
-  return sum(os.path.getsize(os.path.join(root, name))
-             for root, _, names in os.walk(path) for name in names) / 1e6
-
-
-def run_pipeline(data: str, output_dir: str, extra_args):
-  """Runs the pipeline in a child process; wall seconds and peak RSS (GB)."""
-  command = [sys.executable, os.path.join(PROJECT_ROOT, 'pipeline',
-                                          'local_runner.py'),
-             '--data', data, '--output-dir', output_dir] + list(extra_args)
-  log_path = os.path.join(output_dir, 'bench-run.log')
-  os.makedirs(output_dir, exist_ok=True)
-  start = time.time()
-  with open(log_path, 'w') as log:
-    code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
-  seconds = time.time() - start
-  if code:
-    raise SystemExit(f'error: the pipeline failed (exit {code}); see '
-                     f'{log_path}')
-  # ru_maxrss of children: the largest resident set of any child, in KiB.
-  peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-  return seconds, peak_gb
-
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--data', default=os.environ.get('IMDB_DATA')
-                      or SHARED_ARCHIVE)
-  parser.add_argument('--output-dir', default=os.path.join(
-      PROJECT_ROOT, 'outputs', 'bench',
-      datetime.datetime.now().strftime('%Y%m%d-%H%M%S')))
-  parser.add_argument('pipeline_args', nargs='*',
-                      help='extra flags for the pipeline, after --')
+  parser = common.argument_parser(__doc__.split('\n')[0], 'bench')
   args = parser.parse_args(argv)
   if not os.path.exists(args.data):
     parser.error(f'{args.data}: no such file or directory (set IMDB_DATA)')
-  if os.path.exists(args.output_dir) and os.listdir(args.output_dir):
-    parser.error(f'{args.output_dir}: exists and is not empty; a benchmark '
-                 'needs a fresh output directory (nothing cached)')
+  common.require_fresh_output_dir(parser, args.output_dir)
 
-  wall_seconds, peak_gb = run_pipeline(args.data, args.output_dir,
-                                       args.pipeline_args)
+  wall_seconds, peak_gb = common.run_pipeline(
+      args.data, args.output_dir, args.pipeline_args,
+      os.path.join(args.output_dir, 'bench-run.log'))
   config = config_lib.from_args(
       ['--data', args.data, '--output-dir', args.output_dir]
       + list(args.pipeline_args), environ={})
   from pipeline import summary  # pylint: disable=g-import-not-at-top
   run = summary.latest_run(config)
   components = {name: seconds for name, _, seconds in run.components}
-  [examples_uri] = glob.glob(os.path.join(
-      config.pipeline_root, 'ImdbExampleGen', 'examples', '*'))
-  train_examples = count_examples(examples_uri, contract.TRAIN_SPLIT)
+  examples_uri = common.examples_uri(config.pipeline_root)
+  train_examples = common.count_examples(examples_uri, contract.TRAIN_SPLIT)
   test_pattern = os.path.join(examples_uri, f'Split-{contract.TEST_SPLIT}',
                               '*')
   serving = json.loads(subprocess.check_output(
-      [sys.executable, os.path.join(PROJECT_ROOT, 'benchmarks', 'serving.py'),
+      [sys.executable, os.path.join(common.PROJECT_ROOT, 'benchmarks',
+                                    'serving.py'),
        '--model-dir', run.serving_model_dir,
        '--texts-from-examples', test_pattern],
       stderr=subprocess.DEVNULL).decode().strip().splitlines()[-1])
@@ -117,20 +70,17 @@ def main(argv=None) -> int:
       'training_seconds': components['Trainer'],
       'test_examples': test_count,
       'test_accuracy': accuracy,
-      'test_accuracy_standard_error':
-          (accuracy * (1 - accuracy) / test_count) ** 0.5 if test_count else None,
+      'test_accuracy_standard_error': common.standard_error(accuracy,
+                                                            test_count),
       'test_auc': metric(sentiment, 'auc'),
       'test_rating_mae': metric(rating, 'mean_absolute_error'),
       'blessed': run.blessed,
       'pushed_model': run.serving_model_dir,
-      'pushed_model_megabytes': directory_megabytes(run.serving_model_dir),
+      'pushed_model_megabytes': common.directory_megabytes(
+          run.serving_model_dir),
       'serving': serving,
   }
-  path = os.path.join(args.output_dir, 'bench.json')
-  with open(path, 'w') as f:
-    json.dump(result, f, indent=1)
-  print(format_table(result))
-  print(f'written: {path}')
+  common.write_result(args.output_dir, 'bench.json', result, format_table)
   return 0
 
 

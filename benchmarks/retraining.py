@@ -19,26 +19,19 @@ on span 2's test split (with its standard error). Pipeline flags go after
 scratch. A benchmark: nothing here asserts a target.
 """
 
-import argparse
-import datetime
-import json
 import os
-import subprocess
 import sys
 import tarfile
-import time
 import zlib
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, PROJECT_ROOT)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks import common
 from components.imdb_example_gen import layout
 from components.model import contract
 from pipeline import config as config_lib
 
-SHARED_ARCHIVE = os.path.join(os.path.dirname(PROJECT_ROOT), 'shared', 'data',
-                              'aclImdb_dev.tar.gz')
 DEFAULT_PIPELINE_ARGS = ['--tokenization', 'hashing']
 
 
@@ -74,16 +67,7 @@ def write_two_spans(archive: str, data_root: str) -> dict:
 
 def run(data_root: str, output_dir: str, args, log_path: str) -> dict:
   """One pipeline run; its wall time and what the summary reports."""
-  command = [sys.executable, os.path.join(PROJECT_ROOT, 'pipeline',
-                                          'local_runner.py'),
-             '--data', data_root, '--output-dir', output_dir] + list(args)
-  start = time.time()
-  with open(log_path, 'w') as log:
-    code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
-  seconds = time.time() - start
-  if code:
-    raise SystemExit(f'error: the pipeline failed (exit {code}); see '
-                     f'{log_path}')
+  seconds, _ = common.run_pipeline(data_root, output_dir, args, log_path)
   from pipeline import summary  # pylint: disable=g-import-not-at-top
   config = config_lib.from_args(['--data', data_root, '--output-dir',
                                  output_dir] + list(args), environ={})
@@ -100,8 +84,8 @@ def run(data_root: str, output_dir: str, args, log_path: str) -> dict:
       'trainer_state': states.get('Trainer'),
       'cached': sorted(n for n, s in states.items() if s == 'cached'),
       'test_accuracy': accuracy,
-      'test_accuracy_standard_error': (accuracy * (1 - accuracy) / count)
-                                      ** 0.5 if accuracy and count else None,
+      'test_accuracy_standard_error': common.standard_error(accuracy, count)
+                                      if accuracy else None,
       'test_examples': count,
       'warm_start': latest.warm_start,
       'pushed_version': latest.pushed_version,
@@ -111,19 +95,11 @@ def run(data_root: str, output_dir: str, args, log_path: str) -> dict:
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--data', default=os.environ.get('IMDB_DATA')
-                      or SHARED_ARCHIVE)
-  parser.add_argument('--output-dir', default=os.path.join(
-      PROJECT_ROOT, 'outputs', 'bench-retraining',
-      datetime.datetime.now().strftime('%Y%m%d-%H%M%S')))
-  parser.add_argument('pipeline_args', nargs='*',
-                      help='extra flags for the pipeline, after --')
+  parser = common.argument_parser(__doc__.split('\n')[0], 'bench-retraining')
   args = parser.parse_args(argv)
   if not layout.is_archive(args.data) or not os.path.isfile(args.data):
     parser.error(f'{args.data}: expected the IMDB .tar.gz archive')
-  if os.path.exists(args.output_dir) and os.listdir(args.output_dir):
-    parser.error(f'{args.output_dir}: exists and is not empty')
+  common.require_fresh_output_dir(parser, args.output_dir)
   pipeline_args = list(args.pipeline_args) or DEFAULT_PIPELINE_ARGS
   data_root = os.path.join(args.output_dir, 'reviews')
   staged = os.path.join(args.output_dir, 'incoming')
@@ -153,11 +129,8 @@ def main(argv=None) -> int:
 
   report = {'data': args.data, 'spans': counts, 'pipeline_args': pipeline_args,
             'cpus': os.cpu_count(), 'runs': results}
-  path = os.path.join(args.output_dir, 'bench-retraining.json')
-  with open(path, 'w') as f:
-    json.dump(report, f, indent=1)
-  print(format_table(report))
-  print(f'written: {path}')
+  common.write_result(args.output_dir, 'bench-retraining.json', report,
+                      format_table)
   return 0
 
 
