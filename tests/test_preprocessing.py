@@ -1,6 +1,9 @@
 """preprocessing_fn and its helpers, through tf.Transform on a few strings."""
 
 import os
+import random
+import re
+import unicodedata
 
 import numpy as np
 import pytest
@@ -29,6 +32,29 @@ def test_punctuation_is_split_off_or_dropped():
 
 def test_non_ascii_letters_are_kept_and_lower_cased():
   assert _words(['CAFÉ Ünique']) == [['café'.encode(), 'ünique'.encode()]]
+
+
+def _reference_words(text: str):
+  """The tokenization rules in plain Python: lower-case, tags out, `!` and
+  `?` tokens of their own, anything but letters, digits, `!?'` separates
+  words, apostrophes touching a separator or an end are dropped."""
+  text = re.sub(r'<[^>]*>', ' ', text.lower())
+  text = re.sub(r'([!?])', r' \1 ', text)
+  text = ''.join(c if unicodedata.category(c)[0] in 'LN' or c in "!?'"
+                 else ' ' for c in text)
+  return [word.strip("'").encode() for word in text.split()
+          if word.strip("'")]
+
+
+def test_words_follow_the_rules_on_random_text():
+  """Separators of every kind, in runs and next to apostrophes (the RE2
+  patterns only match runs that are not plain spaces)."""
+  rng = random.Random(7)
+  alphabet = (list('abcXYZ019') + ["'"] * 4 + list('!?.,;"()-/') +
+              [' '] * 6 + ['\t', '\n', '\u00a0', 'é', 'Ü', 'ß', '<br />'])
+  texts = [''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+           for _ in range(400)]
+  assert _words(texts) == [_reference_words(t) for t in texts]
 
 
 def test_ngrams_lists_unigrams_then_longer_ngrams():
