@@ -177,6 +177,9 @@ def main(argv=None) -> int:
   config = cluster_config(argv)
   output_dir = os.environ.get('KFP_PIPELINE_DIR',
                               kubeflow.DEFAULT_PIPELINE_DIR)
+  # Compiling writes the module wheels under the pipeline root, through the
+  # same S3 settings as the components.
+  object_storage.apply_environment(config)
   try:
     path = compile_pipeline(config, output_dir)
   except data.DataSourceError as e:
@@ -194,4 +197,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  sys.exit(main(sys.argv[1:]))
+  status = main(sys.argv[1:])
+  if object_storage.uses_s3(cluster_config(sys.argv[1:])):
+    object_storage.exit_now(status)  # tensorflow-io aborts at exit otherwise
+  sys.exit(status)

@@ -187,3 +187,29 @@ def test_pipeline_reads_and_writes_everything_on_s3(s3_endpoint, tmp_path):
           'ModelBlessing'} <= written, written
   assert not os.path.exists(os.path.join(str(tmp_path / 'outputs'),
                                          'pipeline_root'))
+
+
+def test_kubeflow_compile_writes_its_wheels_to_s3_and_exits_cleanly(
+    s3_endpoint, tmp_path):
+  """`make kubeflow` with the pipeline root on S3 (MinIO on a cluster):
+  the module wheels land in the bucket, through the same settings."""
+  s3 = _s3_client(s3_endpoint)
+  s3.create_bucket(Bucket='kfp-root')
+  env = dict(os.environ, **CREDENTIALS, TF_USE_LEGACY_KERAS='1',
+             KFP_PIPELINE_DIR=str(tmp_path / 'kfp'))
+  for name in ('S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'ARTIFACT_ROOT'):
+    env.pop(name, None)
+  result = subprocess.run(
+      [sys.executable, '-m', 'kubeflow.runner',
+       '--output-dir', 's3://kfp-root/imdb', '--data', 's3://data/imdb',
+       '--s3-endpoint', s3_endpoint, '--s3-region', REGION],
+      env=env, cwd=imdb_data.PROJECT_ROOT, capture_output=True, text=True,
+      timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert summary['pipeline_root'] == 's3://kfp-root/imdb/pipeline_root/' \
+      'imdb-sentiment'
+  keys = [o['Key'] for o in s3.list_objects_v2(Bucket='kfp-root')['Contents']]
+  wheels = [k for k in keys if k.endswith('.whl')]
+  assert any('tfx_user_code_trainer' in k.lower() for k in wheels), keys
+  assert any('tfx_user_code_transform' in k.lower() for k in wheels), keys
