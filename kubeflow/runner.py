@@ -177,9 +177,10 @@ def main(argv=None) -> int:
   config = cluster_config(argv)
   output_dir = os.environ.get('KFP_PIPELINE_DIR',
                               kubeflow.DEFAULT_PIPELINE_DIR)
-  # Compiling writes the module wheels under the pipeline root, through the
-  # same S3 settings as the components.
-  object_storage.apply_environment(config)
+  # Compiling writes the module wheels under the pipeline root: through the
+  # S3 endpoint in this environment if one is set (e.g. a port-forward), else
+  # through the components' own.
+  object_storage.apply_environment(config, keep_existing=True)
   try:
     path = compile_pipeline(config, output_dir)
   except data.DataSourceError as e:

@@ -63,10 +63,15 @@ def beam_args(settings: StorageSettings) -> List[str]:
   return args
 
 
-def apply_environment(settings: StorageSettings) -> None:
+def apply_environment(settings: StorageSettings,
+                      keep_existing: bool = False) -> None:
   """Sets `environment(settings)` in this process, before any S3 client is
-  made (tensorflow-io reads it when it makes its first)."""
-  os.environ.update(environment(settings))
+  made (tensorflow-io reads it when it makes its first). `keep_existing`
+  leaves variables already set alone: the Kubeflow compiler may reach the
+  cluster's endpoint another way (a port-forward) than its components do."""
+  for name, value in environment(settings).items():
+    if not (keep_existing and os.environ.get(name)):
+      os.environ[name] = value
 
 
 def exit_now(code: int) -> None:

@@ -64,6 +64,21 @@ def test_no_object_storage_adds_nothing():
   assert object_storage.uses_s3(_config('--data', 's3://b/aclImdb.tar.gz'))
 
 
+def test_the_compiler_keeps_an_endpoint_already_in_its_environment(
+    monkeypatch):
+  """A port-forward for the compiler, the in-cluster name for the spec."""
+  config = _config('--s3-endpoint', 'http://minio-service.kubeflow:9000',
+                   '--s3-region', 'us-east-1')
+  monkeypatch.setenv('S3_ENDPOINT', ENDPOINT)
+  monkeypatch.delenv('AWS_ENDPOINT_URL_S3', raising=False)
+  monkeypatch.delenv('AWS_REGION', raising=False)
+  object_storage.apply_environment(config, keep_existing=True)
+  assert os.environ['S3_ENDPOINT'] == ENDPOINT
+  assert os.environ['AWS_REGION'] == 'us-east-1'
+  object_storage.apply_environment(config)
+  assert os.environ['S3_ENDPOINT'] == 'http://minio-service.kubeflow:9000'
+
+
 def test_a_local_run_refuses_an_object_storage_output_dir(tmp_path):
   result = subprocess.run(
       [sys.executable, pipeline_run.RUNNER, '--output-dir', 's3://b/out',
