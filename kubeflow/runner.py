@@ -198,7 +198,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  status = main(sys.argv[1:])
-  if object_storage.uses_s3(cluster_config(sys.argv[1:])):
-    object_storage.exit_now(status)  # tensorflow-io aborts at exit otherwise
-  sys.exit(status)
+  object_storage.exit_with(main(sys.argv[1:]), cluster_config(sys.argv[1:]))

@@ -102,15 +102,7 @@ def main(argv=None) -> int:
   return 0
 
 
-def _uses_s3(argv) -> bool:
-  try:
-    return object_storage.uses_s3(config_lib.from_args(argv))
-  except SystemExit:
-    return False
-
-
 if __name__ == '__main__':
-  status = main(sys.argv[1:])
-  if _uses_s3(sys.argv[1:]):
-    object_storage.exit_now(status)
-  sys.exit(status)
+  # main() has parsed these arguments already: parsing them again succeeds.
+  object_storage.exit_with(main(sys.argv[1:]),
+                           config_lib.from_args(sys.argv[1:]))

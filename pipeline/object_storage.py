@@ -74,6 +74,14 @@ def apply_environment(settings: StorageSettings,
       os.environ[name] = value
 
 
+def exit_with(status: int, settings: StorageSettings) -> None:
+  """Ends a runner's process with `status`: through `exit_now` when the run
+  touched S3, as `sys.exit` otherwise."""
+  if uses_s3(settings):
+    exit_now(status)
+  sys.exit(status)
+
+
 def exit_now(code: int) -> None:
   """Exits with `code` after Python's own clean-up, skipping C++ static
   destructors.

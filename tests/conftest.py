@@ -8,6 +8,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import pipeline_run  # pylint: disable=g-import-not-at-top,wrong-import-position
+from serving import versions  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 # Before xdist's own hook, which reads the groups into the test ids.
@@ -41,8 +42,7 @@ def cli_rerun(pushed_run, tmp_path_factory):
   before it, its stdout). Tests of the first run read only what that run
   printed and wrote under its own run directory, which this one leaves
   alone."""
-  serving_dir = pushed_run.config.serving_dir
-  before = sorted(int(v) for v in os.listdir(serving_dir) if v.isdigit())
+  before = versions.available_versions(pushed_run.config.serving_dir)
   stdout = pipeline_run.rerun_through_tfx_cli(
       pushed_run, str(tmp_path_factory.mktemp('tfx_local')))
   return before, stdout

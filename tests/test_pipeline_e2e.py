@@ -1,8 +1,8 @@
 """The whole pipeline with LocalDagRunner, as a user runs it.
 
 On the session's run on a generated corpus (runs anywhere; see conftest.py),
-then through the TFX CLI a second time on the same data, and on a slice of the real reviews when
-../shared/data/aclImdb_dev.tar.gz is present.
+then through the TFX CLI a second time on the same data, and on a slice of
+the real reviews when ../shared/data/aclImdb_dev.tar.gz is present.
 """
 
 import glob
