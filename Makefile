@@ -45,7 +45,7 @@ airflow-dag-test: airflow-venv
 	AIRFLOW_VENV=$(AIRFLOW_VENV) scripts/airflow.sh dags test imdb_sentiment $(ARGS)
 
 run: venv
-	$(PY) pipeline/local_runner.py $(ARGS)
+	$(PY) local_runner.py $(ARGS)
 
 # Serves outputs/serving/imdb_sentiment (OUTPUT_DIR to change) on
 # http://127.0.0.1:$(SERVE_PORT) with TF Serving's REST API, following new
@@ -90,29 +90,29 @@ kubeflow: venv
 # The pipeline on the full data plus serving figures of the pushed model,
 # into a fresh outputs/bench/<time>/ (IMDB_DATA, default ../shared/data/...).
 bench: venv
-	$(PY) benchmarks/pipeline.py $(if $(ARGS),-- $(ARGS))
+	$(PY) -m benchmarks.pipeline $(if $(ARGS),-- $(ARGS))
 
 # Vocabulary vs hashing table, on the examples of the latest `make bench`.
 bench-tokenization: venv
-	$(PY) benchmarks/tokenization.py --examples $$(ls -dt outputs/bench/*/pipeline_root/*/ImdbExampleGen/examples/* | head -1) --output outputs/bench/tokenization.json
+	$(PY) -m benchmarks.tokenization --examples $$(ls -dt outputs/bench/*/pipeline_root/*/ImdbExampleGen/examples/* | head -1) --output outputs/bench/tokenization.json
 
 # Warm start vs from scratch on the real data as two spans, and a run with
 # no new data, into a fresh outputs/bench-retraining/<time>/.
 bench-retraining: venv
-	$(PY) benchmarks/retraining.py $(if $(ARGS),-- $(ARGS))
+	$(PY) -m benchmarks.retraining $(if $(ARGS),-- $(ARGS))
 
 # A Beam job service and worker pool on loopback (pid files and logs in
 # outputs/beam-cluster/), for BEAM_PROFILE=portable make run.
 beam-cluster: venv
-	$(PY) -m pipeline.beam_cluster start
+	$(PY) -m orchestration.beam.cluster start
 
 beam-cluster-stop: venv
-	$(PY) -m pipeline.beam_cluster stop
+	$(PY) -m orchestration.beam.cluster stop
 
 # ExampleGen, StatisticsGen and Transform on the full data per Beam profile
 # (direct, local, portable; BEAM_WORKERS, default 2), into outputs/bench-beam/.
 bench-beam: venv
-	$(PY) benchmarks/beam_profiles.py $(ARGS)
+	$(PY) -m benchmarks.beam_profiles $(ARGS)
 
 lock:
 	scripts/lock.sh

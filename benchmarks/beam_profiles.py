@@ -1,6 +1,6 @@
 """`make bench-beam`: the Beam components on the full data, per runner profile.
 
-Runs ExampleGen, StatisticsGen and Transform (`python -m pipeline.beam_stage`,
+Runs ExampleGen, StatisticsGen and Transform (`python -m orchestration.beam.stage`,
 nothing cached) on IMDB_DATA (default: the shared dev archive) once per
 profile: `direct` (in process), `local` (DirectRunner, worker processes) and
 `portable` (a loopback job service with an external worker pool, started here
@@ -15,14 +15,13 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
-from components.model import contract
-from pipeline import beam_cluster
-from pipeline import beam_profiles
-from pipeline import config as config_lib
+import contract
+from orchestration.beam import cluster as beam_cluster
+from orchestration.beam import profiles as beam_profiles
+from pipeline import configs as config_lib
 
 DEFAULT_PROFILES = (beam_profiles.DIRECT, beam_profiles.LOCAL,
                     beam_profiles.PORTABLE)
@@ -35,7 +34,7 @@ def run_stage(data: str, output_dir: str, env) -> dict:
   log_path = os.path.join(output_dir, 'bench-run.log')
   with open(log_path, 'w') as log:
     result = subprocess.run(
-        [sys.executable, '-m', 'pipeline.beam_stage', '--data', data,
+        [sys.executable, '-m', 'orchestration.beam.stage', '--data', data,
          '--output-dir', output_dir, '--no-cache'],
         cwd=common.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=log,
         text=True, check=False)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Sequence, Tuple
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_ARCHIVE = os.path.join(os.path.dirname(PROJECT_ROOT), 'shared', 'data',
                               'aclImdb_dev.tar.gz')
-LOCAL_RUNNER = os.path.join(PROJECT_ROOT, 'pipeline', 'local_runner.py')
+LOCAL_RUNNER = os.path.join(PROJECT_ROOT, 'local_runner.py')
 
 
 def argument_parser(description: str, results_dir: str,
@@ -48,7 +48,7 @@ def require_fresh_output_dir(parser: argparse.ArgumentParser,
 
 def run_pipeline(data: str, output_dir: str, extra_args: Sequence[str],
                  log_path: str) -> Tuple[float, float]:
-  """pipeline/local_runner.py in a child process, its output in `log_path`;
+  """local_runner.py in a child process, its output in `log_path`;
   wall seconds and the peak resident memory of any child so far (GB)."""
   command = [sys.executable, LOCAL_RUNNER, '--data', data,
              '--output-dir', output_dir] + list(extra_args)

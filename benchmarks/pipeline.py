@@ -1,9 +1,9 @@
 """`make bench`: the whole pipeline on the full data, and the served model.
 
-Runs `pipeline/local_runner.py` on IMDB_DATA (default: the shared dev
+Runs `local_runner.py` on IMDB_DATA (default: the shared dev
 archive) into a fresh output directory, then reads back from ML Metadata what
 each component took and what the Evaluator measured, and times the pushed
-SavedModel in a fresh process (benchmarks/serving.py). Writes a JSON file and
+SavedModel in a fresh process (benchmarks.serving). Writes a JSON file and
 prints a table. A benchmark, not a test: nothing here asserts a target.
 """
 
@@ -12,12 +12,11 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
-from components.model import contract
-from pipeline import config as config_lib
+import contract
+from pipeline import configs as config_lib
 
 
 def main(argv=None) -> int:
@@ -33,7 +32,7 @@ def main(argv=None) -> int:
   config = config_lib.from_args(
       ['--data', args.data, '--output-dir', args.output_dir]
       + list(args.pipeline_args), environ={})
-  from pipeline import summary  # pylint: disable=g-import-not-at-top
+  from runs import summary  # pylint: disable=g-import-not-at-top
   run = summary.latest_run(config)
   components = {name: seconds for name, _, seconds in run.components}
   examples_uri = common.examples_uri(config.pipeline_root)
@@ -41,8 +40,7 @@ def main(argv=None) -> int:
   test_pattern = os.path.join(examples_uri, f'Split-{contract.TEST_SPLIT}',
                               '*')
   serving = json.loads(subprocess.check_output(
-      [sys.executable, os.path.join(common.PROJECT_ROOT, 'benchmarks',
-                                    'serving.py'),
+      [sys.executable, '-m', 'benchmarks.serving',
        '--model-dir', run.serving_model_dir,
        '--texts-from-examples', test_pattern],
       stderr=subprocess.DEVNULL).decode().strip().splitlines()[-1])

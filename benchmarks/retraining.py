@@ -24,13 +24,12 @@ import sys
 import tarfile
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
 from components.imdb_example_gen import layout
-from components.model import contract
-from pipeline import config as config_lib
+import contract
+from pipeline import configs as config_lib
 
 DEFAULT_PIPELINE_ARGS = ['--tokenization', 'hashing']
 
@@ -68,7 +67,7 @@ def write_two_spans(archive: str, data_root: str) -> dict:
 def run(data_root: str, output_dir: str, args, log_path: str) -> dict:
   """One pipeline run; its wall time and what the summary reports."""
   seconds, _ = common.run_pipeline(data_root, output_dir, args, log_path)
-  from pipeline import summary  # pylint: disable=g-import-not-at-top
+  from runs import summary  # pylint: disable=g-import-not-at-top
   config = config_lib.from_args(['--data', data_root, '--output-dir',
                                  output_dir] + list(args), environ={})
   latest = summary.latest_run(config)

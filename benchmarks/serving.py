@@ -5,7 +5,7 @@ graph) and times its `serving_default` signature on raw review text:
 batch-1 latency percentiles and reviews per second at batch 256. Prints one
 JSON object.
 
-  python benchmarks/serving.py --model-dir outputs/serving/imdb_sentiment/N \
+  python -m benchmarks.serving --model-dir outputs/serving/imdb_sentiment/N \
       --texts-from-examples '.../ImdbExampleGen/examples/N/Split-test/*'
 """
 
@@ -15,13 +15,13 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top
+import orchestration  # pylint: disable=unused-import  (Keras 2, first)
 import numpy as np
 import tensorflow as tf
 
-from components.model import contract
+import contract
 
 
 def read_texts(pattern: str, limit: int):

@@ -6,7 +6,7 @@ configuration, on the examples an ImdbExampleGen run wrote, then scores the
 exported model on `test` through its `serving_default` signature. Settings
 are chosen on `eval`; the test figure is printed once per configuration.
 
-  python benchmarks/tokenization.py --examples OUTPUT/.../ImdbExampleGen/examples/N
+  python -m benchmarks.tokenization --examples OUTPUT/.../ImdbExampleGen/examples/N
 """
 
 import argparse
@@ -17,9 +17,9 @@ import tempfile
 import time
 from typing import Any, Dict, List
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top
+import orchestration  # pylint: disable=unused-import  (Keras 2, first)
 import apache_beam as beam
 import numpy as np
 import tensorflow as tf
@@ -34,10 +34,10 @@ from tfx.types import artifact_utils
 from tfx.types import standard_artifacts
 from tfx_bsl.public import tfxio
 
-from components.model import contract
-from components.model import model as model_lib
-from components.model import preprocessing
-from components.model import settings
+import contract
+from models import model as model_lib
+from models import preprocessing
+from models import settings
 
 # (name, tokenization settings): vocabulary vs hashing, two sizes each, with
 # bigrams and with trigrams.

@@ -6,7 +6,7 @@ schedule (RETRAIN_SCHEDULE, default daily at 03:00 UTC). Airflow reads this
 file from its DAGs folder (AIRFLOW__CORE__DAGS_FOLDER=<this project>/dags)
 inside the Airflow venv (make airflow-venv); settings come from the
 environment of the scheduler and its workers, as for `tfx run` (IMDB_DATA,
-OUTPUT_DIR, ...: see pipeline/config.py). One run at a time, and a missed
+OUTPUT_DIR, ...: see pipeline/configs.py). One run at a time, and a missed
 schedule is not caught up: each run trains on the data as it is then.
 
     make airflow-dag-test      # one run now, without a scheduler (README)
@@ -15,19 +15,17 @@ schedule is not caught up: each run trains on the data as it is then.
 import os
 from typing import Mapping
 
-# tf.keras must be Keras 2 (tf_keras) everywhere this pipeline runs: here, in
-# the scheduler's DAG processor and in every task, all of which load this file
-# before TFX.
-os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+# First: tf.keras must be Keras 2 (tf_keras) here, in the scheduler's DAG
+# processor and in every task, all of which load this file before TFX.
+from orchestration import airflow_launcher
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from airflow import models
 from tfx.orchestration.airflow import airflow_dag_runner
 
-from pipeline import airflow_support
-from pipeline import config as config_lib
+from pipeline import configs as config_lib
 from pipeline import data
-from pipeline import imdb_pipeline
+from pipeline import pipeline as imdb_pipeline
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 
@@ -41,12 +39,12 @@ def create_dag(environ: Mapping[str, str]) -> models.DAG:
   # its outputs twice and fails (see create_pipeline); the schema check stays.
   pipeline = imdb_pipeline.create_pipeline(config, location,
                                            drift_check=False)
-  airflow_support.resolve_proto_placeholders(pipeline)
+  airflow_launcher.resolve_proto_placeholders(pipeline)
   return airflow_dag_runner.AirflowDagRunner(
       airflow_dag_runner.AirflowPipelineConfig(
-          airflow_dag_config=airflow_support.dag_settings(config))
+          airflow_dag_config=airflow_launcher.dag_settings(config))
   ).run(pipeline)
 
 
-airflow_support.record_each_input_artifact_once()
+airflow_launcher.record_each_input_artifact_once()
 DAG = create_dag(os.environ)

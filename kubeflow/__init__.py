@@ -6,8 +6,8 @@ Python, so the client starts without importing TFX.
 
 import os
 
-from components.model import contract
-from pipeline.config import PROJECT_ROOT
+import contract
+from pipeline.configs import PROJECT_ROOT
 
 PIPELINE_FILE = f'{contract.MODEL_NAME}_pipeline.yaml'
 DEFAULT_PIPELINE_DIR = os.path.join(PROJECT_ROOT, 'outputs', 'kubeflow')

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Dict, List, Optional, Sequence
 
-from components.model import contract
+import contract
 from kubeflow import DEFAULT_PIPELINE_DIR
 from kubeflow import PIPELINE_FILE
 from kubeflow import kubernetes_name

@@ -16,9 +16,8 @@ import sys
 import traceback
 from typing import List
 
-os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
-
-from pipeline import object_storage  # pylint: disable=g-import-not-at-top,wrong-import-position
+# First: it makes tf.keras Keras 2 for TFX's entrypoint (see orchestration/).
+from orchestration import object_storage
 
 
 def exit_status(code) -> int:

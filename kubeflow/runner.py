@@ -1,4 +1,4 @@
-"""Compiles the pipeline of `pipeline/imdb_pipeline.py` for Kubeflow Pipelines.
+"""Compiles the pipeline of `pipeline/pipeline.py` for Kubeflow Pipelines.
 
     python -m kubeflow.runner --output-dir gs://bucket/imdb \\
         --data gs://bucket/aclImdb_v1.tar.gz --image REGISTRY/imdb-sentiment-tfx:TAG
@@ -15,7 +15,8 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+# First: it makes tf.keras Keras 2 before TFX loads (see orchestration/).
+from orchestration import object_storage
 
 # pylint: disable=g-import-not-at-top
 from tfx import v1 as tfx
@@ -25,13 +26,12 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 import yaml
 from google.protobuf import json_format
 
-from components.model import contract
+import contract
 import kubeflow
 from kubeflow import serving
-from pipeline import config as config_lib
+from pipeline import configs as config_lib
 from pipeline import data
-from pipeline import imdb_pipeline
-from pipeline import object_storage
+from pipeline import pipeline as imdb_pipeline
 # pylint: enable=g-import-not-at-top
 
 DATA_ROOT_PARAMETER = 'data_root'

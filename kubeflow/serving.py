@@ -16,9 +16,9 @@ from typing import Dict
 
 import yaml
 
-from components.model import contract
+import contract
 from kubeflow import kubernetes_name
-from pipeline.config import PipelineConfig
+from pipeline.configs import PipelineConfig
 
 TF_SERVING_IMAGE = 'tensorflow/serving:2.16.1'  # the TensorFlow the model uses
 REST_PORT = 8501  # TF Serving's REST API

@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 
 from components.imdb_example_gen import layout
-from components.model import contract
+import contract
 
 OFFICIAL_ARCHIVE_URL = (
     'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz')

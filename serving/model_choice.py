@@ -4,8 +4,8 @@ import argparse
 import os
 from typing import Optional
 
-from pipeline import config as config_lib
-from serving import versions
+from pipeline import configs as config_lib
+from contract import serving_directory
 
 
 def add_output_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -43,12 +43,12 @@ def model_dir(args: argparse.Namespace) -> str:
     return args.model_dir
   directory = serving_dir(args)
   if args.version is None:
-    return versions.latest_version_dir(directory)
+    return serving_directory.latest_version_dir(directory)
   path = os.path.join(directory, str(args.version))
-  if not versions.is_complete_version(path):
+  if not serving_directory.is_complete_version(path):
     raise FileNotFoundError(
         f'{path}: no version {args.version} (pushed: '
-        f'{versions.available_versions(directory)})')
+        f'{serving_directory.available_versions(directory)})')
   return path
 
 

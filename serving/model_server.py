@@ -10,7 +10,7 @@ one model, `imdb_sentiment`, answering
 `POST /v1/models/imdb_sentiment/versions/<N>:predict` with a given one. Every
 `--poll-seconds` it re-scans the serving directory and the model config file
 (`<serving_dir>/../models.config` unless `--model-config` says otherwise) and
-loads or unloads versions as TF Serving would (see serving/versions.py): new
+loads or unloads versions as TF Serving would (see contract/serving_directory.py): new
 pushes are picked up, and a `specific` version policy pins the served
 version (rollback). For development and tests; production runs TF Serving on
 the same directory (kubeflow/serving.py).
@@ -27,9 +27,9 @@ import sys
 import threading
 from typing import Dict, List, Optional
 
-from components.model import contract
+import contract
 from serving import model_choice
-from serving import versions
+from contract import serving_directory
 
 logger = logging.getLogger('serving.model_server')
 
@@ -84,15 +84,15 @@ def build_model_class():
       """Loads newly selected versions and drops deselected ones."""
       with self._refresh_lock:
         try:
-          model_config = versions.read_version_policy(
+          model_config = serving_directory.read_version_policy(
               self.model_config_path, self.name)
-        except (versions.ModelConfigError, OSError) as e:
+        except (serving_directory.ModelConfigError, OSError) as e:
           # As TF Serving does with a bad config reload: keep serving.
           logger.error('%s; still serving versions %s', e,
                        self.served_versions)
           return
-        wanted = versions.select_versions(
-            versions.available_versions(self.serving_dir), model_config)
+        wanted = serving_directory.select_versions(
+            serving_directory.available_versions(self.serving_dir), model_config)
         loaded = {}
         for version in wanted:
           if version in self._loaded:
@@ -166,13 +166,13 @@ def serve(args: argparse.Namespace) -> None:
   logging.getLogger('serving').addHandler(logging.StreamHandler())
 
   model_config_path = (args.model_config or
-                       versions.default_model_config_path(args.serving_dir))
+                       serving_directory.default_model_config_path(args.serving_dir))
   if args.model_config and not os.path.exists(args.model_config):
     sys.exit(f'error: {args.model_config}: model config file not found')
   # A broken config file fails at start; later it only logs (see refresh).
   try:
-    versions.read_version_policy(model_config_path, args.model_name)
-  except versions.ModelConfigError as e:
+    serving_directory.read_version_policy(model_config_path, args.model_name)
+  except serving_directory.ModelConfigError as e:
     sys.exit(f'error: {e}')
   model = build_model_class()(args.model_name, args.serving_dir,
                               model_config_path)

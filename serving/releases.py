@@ -22,9 +22,9 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
-from components.model import contract
+import contract
 from serving import model_choice
-from serving import versions
+from contract import serving_directory
 
 # Metrics shown per version, as release.json names them.
 _SHOWN_METRICS = ('probability/binary_accuracy', 'probability/auc',
@@ -41,17 +41,17 @@ def read_release(version_dir: str) -> Optional[Dict[str, Any]]:
 
 def served(serving_dir: str, config_path: str) -> List[int]:
   """What TF Serving would serve now, by the config file if there is one."""
-  return versions.select_versions(versions.available_versions(serving_dir),
-                                  versions.read_version_policy(config_path))
+  return serving_directory.select_versions(serving_directory.available_versions(serving_dir),
+                                  serving_directory.read_version_policy(config_path))
 
 
 def format_versions(serving_dir: str, config_path: str) -> str:
-  available = versions.available_versions(serving_dir)
+  available = serving_directory.available_versions(serving_dir)
   if not available:
     return f'{serving_dir}: no pushed version yet'
   serving_now = served(serving_dir, config_path)
   pinned = os.path.exists(config_path) and (
-      versions.read_version_policy(config_path).model_version_policy
+      serving_directory.read_version_policy(config_path).model_version_policy
       .WhichOneof('policy_choice') == 'specific')
   lines = [f'{"version":<12} {"served":<7} {"spans":<10} {"pushed at":<26} '
            + ' '.join(f'{name:>28}' for name in _SHOWN_METRICS)]
@@ -71,21 +71,21 @@ def format_versions(serving_dir: str, config_path: str) -> str:
 
 
 def rollback(serving_dir: str, config_path: str, version: int) -> str:
-  available = versions.available_versions(serving_dir)
+  available = serving_directory.available_versions(serving_dir)
   if version not in available:
     raise ValueError(f'{serving_dir}: has no version {version} '
                      f'(pushed: {available})')
-  versions.write_model_config(
-      config_path, versions.model_config_text(serving_dir, pinned=version))
+  serving_directory.write_model_config(
+      config_path, serving_directory.model_config_text(serving_dir, pinned=version))
   return (f'{config_path}: now serves version {version} (pinned, label '
           f'stable); newer versions are kept and not served until '
           f'`make rollforward`.')
 
 
 def rollforward(serving_dir: str, config_path: str) -> str:
-  versions.write_model_config(config_path,
-                              versions.model_config_text(serving_dir))
-  latest = versions.available_versions(serving_dir)[-1:] or ['none yet']
+  serving_directory.write_model_config(config_path,
+                              serving_directory.model_config_text(serving_dir))
+  latest = serving_directory.available_versions(serving_dir)[-1:] or ['none yet']
   return (f'{config_path}: serves the highest version again (now '
           f'{latest[0]}).')
 
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
   commands.add_parser('latest', help='serve the highest version again')
   args = parser.parse_args(argv)
   serving_dir = model_choice.serving_dir(args)
-  config_path = versions.default_model_config_path(serving_dir)
+  config_path = serving_directory.default_model_config_path(serving_dir)
   try:
     if args.command == 'list':
       print(format_versions(serving_dir, config_path))
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
       print(rollback(serving_dir, config_path, args.version))
     else:
       print(rollforward(serving_dir, config_path))
-  except (ValueError, versions.ModelConfigError) as e:
+  except (ValueError, serving_directory.ModelConfigError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
   return 0

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from components.model import contract
+import contract
 
 
 class RestError(RuntimeError):

@@ -7,7 +7,7 @@ from typing import Any, Dict, Mapping
 
 import tensorflow as tf
 
-from components.model import contract
+import contract
 from serving import rest
 
 

@@ -25,7 +25,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 warnings.filterwarnings('ignore', category=FutureWarning,
                         module=r'google\.api_core')  # TF imports it
 
-from components.model import contract  # pylint: disable=g-import-not-at-top
+import contract  # pylint: disable=g-import-not-at-top
 from serving import model_choice
 from serving import rest
 

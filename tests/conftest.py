@@ -1,14 +1,16 @@
-"""Shared fixtures. TF_USE_LEGACY_KERAS must be set before TensorFlow loads."""
+"""Shared fixtures."""
 
 import os
 
-os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+# First: tf.keras is Keras 2 in the tests and the processes they start.
+import orchestration  # pylint: disable=unused-import
+
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-import pipeline_run  # pylint: disable=g-import-not-at-top,wrong-import-position
-from serving import versions  # pylint: disable=g-import-not-at-top,wrong-import-position
+from helpers import pipeline_run  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contract import serving_directory  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 # Before xdist's own hook, which reads the groups into the test ids.

@@ -13,7 +13,7 @@ from tfx.proto import example_gen_pb2
 from tfx.proto import range_config_pb2
 
 from components.imdb_example_gen import executor
-from components.model import contract
+import contract
 
 
 def make_input_config(train_pattern: str, test_pattern: str

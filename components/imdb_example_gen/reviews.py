@@ -23,7 +23,7 @@ import tensorflow as tf
 from components.imdb_example_gen.layout import FILE_NAME
 from components.imdb_example_gen.layout import LABEL_DIRECTORIES
 from components.imdb_example_gen.layout import review_location
-from components.model import contract
+import contract
 
 
 class ReviewDataError(ValueError):

@@ -40,10 +40,10 @@ from tfx.utils import io_utils
 from tfx.utils import json_utils
 from tfx.utils import proto_utils
 
-from components.model import contract
-from pipeline import resolvers
-from pipeline import summary
-from serving import versions as serving_versions
+import contract
+from components import resolvers
+from runs import summary
+from contract import serving_directory
 
 PUSH_IDENTICAL_KEY = 'push_identical_model'
 KEEP_VERSIONS_KEY = 'keep_versions'
@@ -107,9 +107,9 @@ def versions_to_remove(versions: Sequence[int], keep: int,
 
 def served_versions(base_directory: str) -> List[int]:
   """What TF Serving serves from `base_directory`, by models.config if any."""
-  policy = serving_versions.read_version_policy(
-      serving_versions.default_model_config_path(base_directory))
-  return serving_versions.select_versions(existing_versions(base_directory),
+  policy = serving_directory.read_version_policy(
+      serving_directory.default_model_config_path(base_directory))
+  return serving_directory.select_versions(existing_versions(base_directory),
                                           policy)
 
 

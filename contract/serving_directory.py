@@ -1,0 +1,137 @@
+"""Which versions of the served model exist, and which ones to serve.
+
+The serving directory is TF Serving's layout: `<serving_dir>/<int version>/`
+holding a SavedModel. What is served follows TF Serving's rules:
+
+- without a model config file, the highest version (TF Serving's default
+  policy, `latest { num_versions: 1 }`);
+- with one, the `model_version_policy` of the entry named `imdb_sentiment`:
+  `specific { versions: N }` (how a rollback pins an older version),
+  `latest { num_versions: K }` or `all {}`.
+
+The config file is TF Serving's own text-format `ModelServerConfig`, read with
+TF Serving's proto, so the very file a production server polls also steers the
+local one. By default it is looked up beside the serving directory:
+`<serving_dir>/../models.config` (`outputs/serving/models.config`).
+"""
+
+import os
+from typing import List, Optional, Sequence
+
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+import contract
+
+MODEL_CONFIG_FILE = 'models.config'
+
+
+class ModelConfigError(ValueError):
+  """A model config file that cannot be used; the message names the file."""
+
+
+def default_model_config_path(serving_dir: str) -> str:
+  return os.path.join(os.path.dirname(os.path.abspath(serving_dir)),
+                      MODEL_CONFIG_FILE)
+
+
+def is_complete_version(version_dir: str) -> bool:
+  # The Pusher copies saved_model.pb last, as TF Serving expects: without it a
+  # version is still being written.
+  return os.path.isfile(os.path.join(version_dir, 'saved_model.pb'))
+
+
+def available_versions(serving_dir: str) -> List[int]:
+  """Complete integer versions under `serving_dir`, ascending."""
+  if not os.path.isdir(serving_dir):
+    return []
+  return sorted(int(name) for name in os.listdir(serving_dir)
+                if name.isdigit()
+                and is_complete_version(os.path.join(serving_dir, name)))
+
+
+def latest_version_dir(serving_dir: str) -> str:
+  """The directory of the highest pushed version; FileNotFoundError if none."""
+  versions = available_versions(serving_dir)
+  if not versions:
+    raise FileNotFoundError(
+        f'{serving_dir}: no pushed model version (run the pipeline first, or '
+        'pass --model-dir)')
+  return os.path.join(serving_dir, str(versions[-1]))
+
+
+def read_version_policy(config_path: str,
+                        model_name: str = contract.MODEL_NAME
+                        ) -> Optional[model_server_config_pb2.ModelConfig]:
+  """The entry for `model_name` in a TF Serving model config file.
+
+  Returns None when the file does not exist (the default policy applies).
+  Raises ModelConfigError, naming the file, when it cannot be parsed or has no
+  entry for the model.
+  """
+  if not os.path.exists(config_path):
+    return None
+  with open(config_path, encoding='utf-8') as f:
+    text = f.read()
+  server_config = model_server_config_pb2.ModelServerConfig()
+  try:
+    text_format.Parse(text, server_config)
+  except text_format.ParseError as e:
+    raise ModelConfigError(
+        f'{config_path}: not a TF Serving ModelServerConfig: {e}') from None
+  for model_config in server_config.model_config_list.config:
+    if model_config.name == model_name:
+      return model_config
+  raise ModelConfigError(
+      f'{config_path}: no model_config_list entry named {model_name!r}')
+
+
+def select_versions(available: Sequence[int],
+                    model_config: Optional[model_server_config_pb2.ModelConfig]
+                    ) -> List[int]:
+  """The versions to serve out of `available`, by TF Serving's rules."""
+  available = sorted(available)
+  policy = model_config.model_version_policy if model_config else None
+  choice = policy.WhichOneof('policy_choice') if policy else None
+  if choice == 'all':
+    return available
+  if choice == 'specific':
+    wanted = set(policy.specific.versions)
+    return [v for v in available if v in wanted]
+  num_versions = policy.latest.num_versions if choice == 'latest' else 0
+  return available[-max(1, num_versions):] if available else []
+
+
+def model_config_text(serving_dir: str, pinned: Optional[int] = None,
+                      canary: Optional[int] = None,
+                      model_name: str = contract.MODEL_NAME) -> str:
+  """A TF Serving ModelServerConfig for the model, as text.
+
+  `pinned`: serve exactly that version, labelled `stable` (a rollback);
+  `canary`: serve that one too, labelled `canary`. Neither: the highest
+  version, TF Serving's default (`latest { num_versions: 1 }`), written out.
+  """
+  config = model_server_config_pb2.ModelServerConfig()
+  entry = config.model_config_list.config.add(
+      name=model_name, base_path=os.path.abspath(serving_dir),
+      model_platform='tensorflow')
+  if pinned is None:
+    if canary is not None:
+      raise ValueError('a canary needs a pinned stable version beside it')
+    entry.model_version_policy.latest.num_versions = 1
+  else:
+    entry.model_version_policy.specific.versions.append(pinned)
+    entry.version_labels['stable'] = pinned
+    if canary is not None:
+      entry.model_version_policy.specific.versions.append(canary)
+      entry.version_labels['canary'] = canary
+  return text_format.MessageToString(config)
+
+
+def write_model_config(config_path: str, text: str) -> None:
+  """Replaces the config file in one step: a polling server never reads a
+  half-written one."""
+  temporary = f'{config_path}.tmp-{os.getpid()}'
+  with open(temporary, 'w', encoding='utf-8') as f:
+    f.write(text)
+  os.replace(temporary, config_path)

@@ -1,0 +1,105 @@
+"""Runs the pipeline on this machine with TFX's LocalDagRunner.
+
+    python local_runner.py [--data PATH] [--output-dir DIR] ...
+
+or through the TFX CLI (which runs this file without arguments; settings then
+come from the environment: IMDB_DATA, OUTPUT_DIR, PUSH_IDENTICAL_MODEL):
+
+    tfx pipeline create --engine=local --pipeline_path=$PWD/local_runner.py
+    tfx run create --engine=local --pipeline_name=imdb_sentiment
+"""
+
+import datetime
+import os
+import shutil
+import sys
+import time
+
+# Only light modules here: a wrong data path must fail before TFX and
+# TensorFlow take their half a minute to import.
+from pipeline import configs as config_lib  # pylint: disable=g-import-not-at-top
+from pipeline import data  # pylint: disable=g-import-not-at-top
+from orchestration import object_storage  # pylint: disable=g-import-not-at-top
+from runs import progress  # pylint: disable=g-import-not-at-top
+from orchestration import run_lock  # pylint: disable=g-import-not-at-top
+
+
+def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
+  """Runs the pipeline, showing progress, and prints what the run did.
+
+  TFX's, Beam's and TensorFlow's logs go to `<output_dir>/runs/<start>/
+  pipeline.log` (and to the terminal too with --verbose); the terminal shows a
+  line per component, Keras's epochs, then the summary. The run's report is
+  written beside the log.
+  """
+  run_dir = os.path.join(config.runs_dir,
+                         datetime.datetime.now().strftime('%Y-%m-%dT%H%M%S'))
+  log_path = os.path.join(run_dir, 'pipeline.log')
+  print(f'Log: {log_path}'
+        + ('' if config.verbose else ' (-v or VERBOSE=1 shows it here too)'),
+        flush=True)
+  started_ms = int(time.time() * 1000)
+  report_path, latest = None, None
+  with progress.capture_output(log_path, config.verbose) as reporter:
+    reporter.say('Loading TFX and TensorFlow ...')
+    # pylint: disable=g-import-not-at-top
+    from absl import logging
+    from tfx import v1 as tfx
+
+    from pipeline import pipeline as imdb_pipeline
+    from runs import report
+    from runs import summary
+    # pylint: enable=g-import-not-at-top
+
+    logging.set_verbosity(logging.INFO)
+    pipeline = imdb_pipeline.create_pipeline(config, location)
+    reporter.total_components = len(pipeline.components)
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    # Under `tfx pipeline create` the CLI only records the pipeline and
+    # nothing runs: then there is no new run to report.
+    latest = summary.latest_run(config, since_ms=started_ms)
+    if latest:
+      reporter.say('Writing the run report ...')
+      try:
+        report_path = report.write_report(config, latest, run_dir)
+      except Exception:  # pylint: disable=broad-except
+        # The pushed model stands; only the report is missing.
+        logging.exception('The run report could not be written.')
+        reporter.say(f'The run report could not be written; see {log_path}')
+  if latest:
+    print(summary.format_summary(latest, report_path), flush=True)
+  else:
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+  """Exit status: 0 when the run finished (whether or not it pushed a
+  model), 1 when a component failed (the data stopped it, or an error), 2
+  for bad settings or data locations, 3 when another run holds the output
+  directory. Meant for cron and other schedulers."""
+  config = config_lib.from_args(argv)
+  if data.is_uri(config.output_dir):
+    print(f'error: --output-dir {config.output_dir}: a local run keeps ML '
+          'Metadata (SQLite), logs, reports and its lock there, so it must '
+          'be a local directory; put the artifacts on object storage with '
+          '--artifact-root (env ARTIFACT_ROOT)', file=sys.stderr)
+    return 2
+  object_storage.apply_environment(config)
+  try:
+    location = data.resolve(config.data, config.data_cache_dir)
+  except data.DataSourceError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  try:
+    with run_lock.hold(config.output_dir, wait_s=config.lock_wait_s):
+      run(config, location)
+  except run_lock.OutputDirectoryBusy as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 3
+  return 0
+
+
+if __name__ == '__main__':
+  # main() has parsed these arguments already: parsing them again succeeds.
+  object_storage.exit_with(main(sys.argv[1:]),
+                           config_lib.from_args(sys.argv[1:]))

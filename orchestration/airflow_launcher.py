@@ -1,0 +1,85 @@
+"""What the Airflow DAG (dags/imdb_sentiment_dag.py) needs besides Airflow.
+
+Kept apart from the DAG file, and free of Airflow imports, so that the main
+venv can test it: the DAG's settings from the configuration, and a fix for
+TFX's Airflow orchestration.
+"""
+
+import datetime
+from typing import Any, Dict
+
+from tfx.dsl.placeholder import proto_placeholder
+from tfx.orchestration import metadata
+
+from pipeline.configs import PipelineConfig
+
+# Any past date: the schedule's first interval. With catchup off, the
+# scheduler runs only the latest interval, never the ones since this date.
+START_DATE = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def dag_settings(config: PipelineConfig) -> Dict[str, Any]:
+  """Keyword arguments of the Airflow DAG (AirflowPipelineConfig's
+  `airflow_dag_config`)."""
+  return {
+      'schedule': config.schedule,
+      'start_date': START_DATE,
+      'catchup': False,
+      # Runs share one ML Metadata store (SQLite) and one serving directory:
+      # a late run must not overlap the next one.
+      'max_active_runs': 1,
+      'description': 'Retrains, evaluates and pushes the IMDB sentiment model.',
+      'tags': ['tfx'],
+  }
+
+
+def record_each_input_artifact_once() -> None:
+  """Lets an execution take one artifact under two input keys.
+
+  TFX's Airflow orchestration (the pre-IR `metadata.Metadata`) records an
+  execution's inputs as one ML Metadata event per key and artifact, but MLMD
+  allows one event per artifact, execution and type. The Evaluator's `model`
+  and `baseline_model` are the same artifact whenever the Trainer is a cache
+  hit (unchanged data: the candidate is the latest blessed model), and
+  registering its execution fails (tensorflow/tfx#5193): every scheduled run
+  on unchanged data would fail. Patched here, an artifact's second input key
+  adds no event: MLMD links the artifact to the execution through its first.
+  LocalDagRunner records inputs its own way and needs none of this. Idempotent
+  (the DAG file is loaded again by every task).
+  """
+  artifact_and_event_pairs = metadata.Metadata._artifact_and_event_pairs  # pylint: disable=protected-access
+  if getattr(artifact_and_event_pairs, 'records_each_artifact_once', False):
+    return
+
+  def once_per_artifact(self, *args, **kwargs):
+    pairs, linked_ids = [], set()
+    # (artifact, event), or (artifact,) for one that is linked already.
+    for pair in artifact_and_event_pairs(self, *args, **kwargs):
+      artifact_id = pair[0].id
+      if len(pair) == 2 and artifact_id:
+        if artifact_id in linked_ids:
+          pair = pair[:1]
+        linked_ids.add(artifact_id)
+      pairs.append(pair)
+    return pairs
+
+  once_per_artifact.records_each_artifact_once = True
+  metadata.Metadata._artifact_and_event_pairs = once_per_artifact  # pylint: disable=protected-access
+
+
+def resolve_proto_placeholders(pipeline) -> None:
+  """Hands proto execution properties to Airflow tasks as the protos.
+
+  TFX wraps a component's proto parameters (DistributionValidator's
+  `custom_validation_config`) in `make_proto` placeholders, which the IR
+  launchers (LocalDagRunner, Kubeflow) resolve. TFX's Airflow orchestration
+  passes them on unresolved: Airflow's templating then fails on them, and the
+  executor could not read one either. A placeholder with no fields of its
+  own is only its proto, so it is replaced by that proto.
+  """
+  for component in pipeline.components:
+    properties = getattr(component, 'exec_properties', {})
+    for name, value in list(properties.items()):
+      if (isinstance(value, proto_placeholder.MakeProtoPlaceholder)
+          and not value._fields):  # pylint: disable=protected-access
+        properties[name] = value._base_message  # pylint: disable=protected-access

@@ -1,0 +1,166 @@
+"""Beam runner profiles: one name (`BEAM_PROFILE`) -> the Beam flags it needs.
+
+Every profile names its runner explicitly: an installed Beam must never pick
+one the user did not choose. The settings come from the one configuration
+object (`PipelineConfig`); the user's own Beam flags (`BEAM_ARGS`,
+`--beam-arg`) are appended last, so they win. Pure: imports no Beam, so the
+mapping is tested without running anything.
+
+  direct    DirectRunner in this process (the default, and the tests').
+  local     DirectRunner with worker processes on this machine.
+  portable  PortableRunner against a Beam job service with an external worker
+            pool (`make beam-cluster` starts both on loopback): the protocol
+            Flink's and Spark's job servers speak.
+  flink     FlinkRunner against a Flink cluster.
+  spark     SparkRunner against a Spark cluster.
+  dataflow  Google Cloud Dataflow.
+"""
+
+from typing import List, Optional, Protocol, Sequence
+
+DIRECT, LOCAL, PORTABLE, FLINK, SPARK, DATAFLOW = (
+    'direct', 'local', 'portable', 'flink', 'spark', 'dataflow')
+PROFILES = (DIRECT, LOCAL, PORTABLE, FLINK, SPARK, DATAFLOW)
+
+# `make beam-cluster` serves here (orchestration/beam/cluster.py), and the
+# portable profile looks here unless told otherwise. Beam's own defaults.
+LOOPBACK = '127.0.0.1'
+DEFAULT_JOB_PORT = 8099
+DEFAULT_WORKER_POOL_PORT = 50000
+DEFAULT_JOB_ENDPOINT = f'{LOOPBACK}:{DEFAULT_JOB_PORT}'
+DEFAULT_WORKER_POOL = f'{LOOPBACK}:{DEFAULT_WORKER_POOL_PORT}'
+
+
+# Beam 2.59's PortableRunner (Flink's and Spark's runners too) puts its job
+# server timeout (default 60 s) on the stream it watches the job's state on as
+# well: any job longer than that fails on the client. Longer than any job.
+_JOB_SERVER_TIMEOUT_S = 7 * 24 * 3600
+
+
+class BeamProfileError(ValueError):
+  """A profile lacks a setting it needs, or the settings contradict."""
+
+
+class BeamSettings(Protocol):
+  """What a profile reads: the fields of `PipelineConfig` of the same names."""
+  beam_profile: str
+  beam_direct_num_workers: int
+  beam_workers: int
+  beam_job_endpoint: str
+  beam_worker_pool: str
+  flink_master: Optional[str]
+  spark_master: Optional[str]
+  beam_temp_location: Optional[str]
+  gcp_project: Optional[str]
+  gcp_region: Optional[str]
+  beam_machine_type: Optional[str]
+  image: str
+  output_dir: str
+  extra_beam_args: List[str]
+
+
+def _names_runner(args: Sequence[str]) -> bool:
+  return any(arg.startswith('--runner=') for arg in args)
+
+
+def _required(settings: BeamSettings, field: str, flag: str) -> str:
+  value = getattr(settings, field)
+  if not value:
+    raise BeamProfileError(
+        f'BEAM_PROFILE={settings.beam_profile} needs {flag} '
+        f'(env {field.upper()})')
+  return value
+
+
+def _workers(settings: BeamSettings) -> int:
+  if settings.beam_workers < 1:
+    raise BeamProfileError(
+        f'--beam-workers (env BEAM_WORKERS) must be at least 1, not '
+        f'{settings.beam_workers}')
+  return settings.beam_workers
+
+
+def _docker_environment(settings: BeamSettings) -> List[str]:
+  # Flink's and Spark's task managers start the Python SDK harness from this
+  # image: it must hold the locked dependencies and this project (README,
+  # "Running on a cluster"). BEAM_ARGS=--environment_type=EXTERNAL ... points
+  # them at a worker pool instead.
+  # (As `--sdk_container_image` it also tells TFX that the workers have TFX:
+  # it stages no copy of its own sources then.)
+  return ['--environment_type=DOCKER',
+          f'--sdk_container_image={settings.image}']
+
+
+def _profile_args(settings: BeamSettings) -> List[str]:
+  profile = settings.beam_profile
+  if profile == DIRECT:
+    return ['--runner=DirectRunner', '--direct_running_mode=in_memory',
+            f'--direct_num_workers={settings.beam_direct_num_workers}']
+  if profile == LOCAL:
+    return ['--runner=DirectRunner', '--direct_running_mode=multi_processing',
+            f'--direct_num_workers={_workers(settings)}']
+  if profile == PORTABLE:
+    return ['--runner=PortableRunner',
+            f'--job_endpoint={settings.beam_job_endpoint}',
+            f'--job_server_timeout={_JOB_SERVER_TIMEOUT_S}',
+            '--environment_type=EXTERNAL',
+            f'--environment_config={settings.beam_worker_pool}',
+            # Worker processes per job (`make beam-cluster`'s job service)
+            # or per task manager (Flink's and Spark's job servers).
+            f'--sdk_worker_parallelism={_workers(settings)}']
+  if profile == FLINK:
+    master = _required(settings, 'flink_master', '--flink-master')
+    return ['--runner=FlinkRunner', f'--flink_master={master}',
+            f'--parallelism={_workers(settings)}',
+            f'--job_server_timeout={_JOB_SERVER_TIMEOUT_S}'
+           ] + _docker_environment(
+                settings)
+  if profile == SPARK:
+    master = _required(settings, 'spark_master', '--spark-master')
+    return ['--runner=SparkRunner', f'--spark_master_url={master}',
+            f'--sdk_worker_parallelism={_workers(settings)}',
+            f'--job_server_timeout={_JOB_SERVER_TIMEOUT_S}'
+           ] + _docker_environment(settings)
+  if profile == DATAFLOW:
+    temp_location = settings.beam_temp_location or (
+        f'{settings.output_dir.rstrip("/")}/beam/tmp'
+        if settings.output_dir.startswith('gs://') else None)
+    if not temp_location:
+      raise BeamProfileError(
+          f'BEAM_PROFILE={profile} needs --beam-temp-location (env '
+          'BEAM_TEMP_LOCATION) or a gs:// --output-dir to put it under')
+    args = ['--runner=DataflowRunner',
+            f'--project={_required(settings, "gcp_project", "--gcp-project")}',
+            f'--region={_required(settings, "gcp_region", "--gcp-region")}',
+            f'--temp_location={temp_location}',
+            f'--staging_location={temp_location.rstrip("/")}/staging',
+            f'--max_num_workers={_workers(settings)}',
+            # The workers run this image (the project and the locked
+            # dependencies, on Beam's SDK container); nothing is pip-installed
+            # on them at start.
+            f'--sdk_container_image={settings.image}',
+            '--sdk_location=container']
+    if settings.beam_machine_type:
+      args.append(f'--machine_type={settings.beam_machine_type}')
+    return args
+  raise BeamProfileError(
+      f'unknown BEAM_PROFILE {profile!r}; one of {", ".join(PROFILES)}')
+
+
+def pipeline_args(settings: BeamSettings,
+                  storage_args: Sequence[str] = ()) -> List[str]:
+  """The Beam pipeline flags of the settings' profile, then `storage_args`
+  (object storage, whatever the runner), then the user's own.
+
+  With the default profile, user flags that name a `--runner=` replace the
+  profile's flags (they describe a runner of their own); with any other
+  profile that is a contradiction and an error.
+  """
+  extra = list(settings.extra_beam_args)
+  if _names_runner(extra):
+    if settings.beam_profile != DIRECT:
+      raise BeamProfileError(
+          f'BEAM_ARGS names a --runner= and BEAM_PROFILE='
+          f'{settings.beam_profile} names one too; drop one of them')
+    return list(storage_args) + extra
+  return _profile_args(settings) + list(storage_args) + extra

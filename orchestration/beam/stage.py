@@ -1,0 +1,79 @@
+"""The pipeline's Beam-heavy front alone: ExampleGen to Transform.
+
+    python -m orchestration.beam.stage --data PATH --output-dir DIR \
+        [--beam-profile P ...]
+
+Runs the same components as `make run` (same configuration, flags and
+environment variables), stopping after Transform, with TFX's LocalDagRunner,
+and prints each component's wall seconds as JSON. What a runner profile
+changes is all here: the profile comparison test and `make bench-beam` use it.
+"""
+
+import json
+import os
+import sys
+import time
+from typing import Dict
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from pipeline import configs as config_lib
+from pipeline import data
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+# The Beam components and what they need upstream (the schema, and the
+# validation gate Transform waits for).
+STAGE_COMPONENTS = ('ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen',
+                    'ExampleValidator', 'ValidationGate', 'Transform')
+
+
+def create_stage(config: config_lib.PipelineConfig,
+                 location: data.DataLocation):
+  """The pipeline of `create_pipeline`, cut after Transform."""
+  # pylint: disable=g-import-not-at-top
+  from tfx import v1 as tfx
+  from pipeline import pipeline as imdb_pipeline
+  # pylint: enable=g-import-not-at-top
+  # Without the drift check: it needs the previous span's statistics
+  # resolver, which is not a Beam component.
+  full = imdb_pipeline.create_pipeline(config, location, drift_check=False)
+  components = [c for c in full.components if c.id in STAGE_COMPONENTS]
+  for component in components:
+    # Forget the cut-off consumers (Trainer, Evaluator): a pipeline must hold
+    # every node its nodes name.
+    component._downstream_nodes = {  # pylint: disable=protected-access
+        node for node in component.downstream_nodes if node in components}
+  return tfx.dsl.Pipeline(
+      pipeline_name=full.pipeline_info.pipeline_name,
+      pipeline_root=full.pipeline_info.pipeline_root,
+      components=components,
+      enable_cache=config.enable_cache,
+      metadata_connection_config=full.metadata_connection_config,
+      beam_pipeline_args=config.beam_pipeline_args)
+
+
+def run(config: config_lib.PipelineConfig,
+        location: data.DataLocation) -> Dict[str, float]:
+  """Runs the stage; wall seconds per component, as ML Metadata recorded."""
+  # pylint: disable=g-import-not-at-top
+  from tfx import v1 as tfx
+  from runs import summary
+  # pylint: enable=g-import-not-at-top
+  started_ms = int(time.time() * 1000)
+  tfx.orchestration.LocalDagRunner().run(create_stage(config, location))
+  latest = summary.latest_run(config, since_ms=started_ms)
+  return {name: seconds for name, _, seconds in latest.components}
+
+
+def main(argv=None) -> int:
+  config = config_lib.from_args(argv)
+  try:
+    location = data.resolve(config.data, config.data_cache_dir)
+  except data.DataSourceError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  print(json.dumps(run(config, location)), flush=True)
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,306 @@
+"""`create_pipeline`: the IMDB sentiment pipeline, for every orchestrator.
+
+Named `imdb_pipeline` rather than `pipeline.py`: the TFX CLI puts this
+directory first on sys.path when it loads a runner, and a `pipeline.py` here
+would shadow the `pipeline` package itself.
+"""
+
+from typing import List, Optional, Union
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+from tfx.components.distribution_validator.component import (
+    DistributionValidator)
+from tfx.orchestration.data_types import RuntimeParameter
+from tfx.proto import distribution_validator_pb2
+from tfx.proto import range_config_pb2
+from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tensorflow_metadata.proto.v0 import path_pb2
+
+from components.imdb_example_gen.component import ImdbExampleGen
+import contract
+from components.pusher import executor as pusher_executor
+from components.pusher.component import VersionedPusher
+from components.validation_gate import ValidationGate
+from pipeline.configs import PipelineConfig
+from components import resolvers
+from pipeline.data import DataLocation
+
+
+def make_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+  """TFMA evaluation of the `test` split, both heads of the model.
+
+  The sentiment head is judged on its probabilities (never logits) and gates
+  the blessing; the star-rating head is reported (MAE), not gated.
+  """
+  accuracy_threshold = tfma.MetricThreshold(
+      value_threshold=tfma.GenericValueThreshold(
+          lower_bound={'value': config.min_accuracy}),
+      # Blessed only if no more than `max_accuracy_drop` below the baseline.
+      change_threshold=tfma.GenericChangeThreshold(
+          direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+          absolute={'value': -config.max_accuracy_drop}))
+  return tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(
+          signature_name=contract.EXAMPLES_SIGNATURE,
+          # Model output -> the raw feature that is its label.
+          label_keys={contract.PROBABILITY_OUTPUT_KEY: contract.LABEL_KEY,
+                      contract.RATING_OUTPUT_KEY: contract.RATING_KEY},
+          # Exposes the transformed `length_bucket` for slicing.
+          preprocessing_function_names=[contract.TRANSFORM_SIGNATURE])],
+      slicing_specs=[
+          tfma.SlicingSpec(),
+          tfma.SlicingSpec(feature_keys=[contract.RATING_KEY]),
+          tfma.SlicingSpec(feature_keys=[contract.LENGTH_BUCKET_KEY]),
+      ],
+      metrics_specs=[
+          tfma.MetricsSpec(
+              output_names=[contract.PROBABILITY_OUTPUT_KEY],
+              metrics=[
+                  tfma.MetricConfig(class_name='ExampleCount'),
+                  # Gate on the whole split only: small slices are too noisy
+                  # to veto.
+                  tfma.MetricConfig(
+                      class_name='BinaryAccuracy',
+                      per_slice_thresholds=[tfma.PerSliceMetricThreshold(
+                          slicing_specs=[tfma.SlicingSpec()],
+                          threshold=accuracy_threshold)]),
+                  tfma.MetricConfig(class_name='AUC'),
+                  tfma.MetricConfig(class_name='Precision'),
+                  tfma.MetricConfig(class_name='Recall'),
+                  tfma.MetricConfig(class_name='Calibration'),
+                  tfma.MetricConfig(class_name='MeanLabel'),
+                  tfma.MetricConfig(class_name='MeanPrediction'),
+                  tfma.MetricConfig(class_name='CalibrationPlot'),
+                  tfma.MetricConfig(class_name='ConfusionMatrixPlot'),
+              ]),
+          tfma.MetricsSpec(
+              output_names=[contract.RATING_OUTPUT_KEY],
+              metrics=[
+                  tfma.MetricConfig(class_name='MeanAbsoluteError'),
+                  tfma.MetricConfig(class_name='MeanSquaredError'),
+              ]),
+      ])
+
+
+def make_drift_config(config: PipelineConfig
+                      ) -> distribution_validator_pb2.DistributionValidatorConfig:
+  """DistributionValidator's own comparators: none; the checks are the
+  custom validations of `make_drift_checks`, which read as plain thresholds."""
+  del config
+  return distribution_validator_pb2.DistributionValidatorConfig()
+
+
+def _pair_check(feature: str, sql: str, description: str
+                ) -> custom_validation_config_pb2.FeaturePairValidation:
+  path = path_pb2.Path(step=[feature])
+  return custom_validation_config_pb2.FeaturePairValidation(
+      feature_test_path=path, feature_base_path=path,
+      validations=[custom_validation_config_pb2.Validation(
+          sql_expression=sql, severity=anomalies_pb2.AnomalyInfo.ERROR,
+          description=description)])
+
+
+def make_drift_checks(config: PipelineConfig
+                      ) -> custom_validation_config_pb2.CustomValidationConfig:
+  """The new span against the previous one, as TFDV custom validations over
+  the two spans' statistics (SQL on FeatureNameStatistics).
+
+  - Label distribution: for a 0/1 label the L-infinity distance between the
+    two label histograms is the change in the share of positive reviews,
+    which is the change in the label's mean.
+  - Review length: the mean length in characters, as a relative change.
+  """
+  low, high = 1 - config.max_length_change, 1 + config.max_length_change
+  return custom_validation_config_pb2.CustomValidationConfig(
+      feature_pair_validations=[
+          _pair_check(
+              contract.LABEL_KEY,
+              'ABS(feature_test.num_stats.mean - feature_base.num_stats.mean)'
+              f' <= {config.max_label_drift:g}',
+              'share of positive reviews moved by more than '
+              f'{config.max_label_drift:g} from the previous span'),
+          _pair_check(
+              contract.TEXT_KEY,
+              'feature_test.string_stats.avg_length BETWEEN '
+              f'feature_base.string_stats.avg_length * {low:g} AND '
+              f'feature_base.string_stats.avg_length * {high:g}',
+              'mean review length changed by more than '
+              f'{config.max_length_change:.0%} from the previous span'),
+      ])
+
+
+def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
+                 num_spans: int, before_current: bool) -> tfx.dsl.Resolver:
+  """A resolver over every artifact of `current`'s type in the pipeline's
+  history, narrowed to a window of spans anchored on the one this run made.
+
+  The history channel names no producer on purpose: one that did would be
+  compiled as the producer's output in this run only. Each of these types
+  has one producer in the pipeline.
+  """
+  return tfx.dsl.Resolver(
+      strategy_class=resolvers.SpanWindowStrategy,
+      config={'num_spans': num_spans, 'before_current': before_current,
+              'excluded_spans': list(config.excluded_spans)},
+      **{resolvers.CURRENT_KEY: current,
+         resolvers.HISTORY_KEY: tfx.dsl.Channel(type=current.type)},
+  ).with_id(node_id)
+
+
+def create_pipeline(
+    config: PipelineConfig,
+    data: DataLocation,
+    train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
+    eval_config: Optional[Union[tfma.EvalConfig, RuntimeParameter]] = None,
+    local_metadata: bool = True,
+    custom_resolvers: bool = True,
+    drift_check: bool = True) -> tfx.dsl.Pipeline:
+  """The whole pipeline, ExampleGen to Pusher, for every orchestrator.
+
+  Args:
+    config: the run's configuration.
+    data: what ExampleGen reads; its `input_base` may be a RuntimeParameter.
+    train_args: defaults to training on `train` by epochs (see settings.py);
+      may be a RuntimeParameter (JSON of TrainArgs) on Kubeflow.
+    eval_config: defaults to `make_eval_config(config)`; may be a
+      RuntimeParameter (JSON of the EvalConfig) on Kubeflow.
+    local_metadata: use the SQLite ML Metadata store under the output
+      directory; orchestrators with their own store (Kubeflow) pass False.
+    custom_resolvers: use this project's resolver strategies (span windows,
+      drift against the previous span, warm start from the latest blessed
+      model). Kubeflow Pipelines v2 compiles only TFX's stock strategies, so
+      its runner passes False: each run then reads the span it ingested,
+      without drift checks or warm start.
+    drift_check: compare each span's statistics with the previous span's
+      (DistributionValidator). TFX's pre-IR launcher, which Airflow runs,
+      cannot run DistributionValidator (it registers the outputs that the
+      executor returns a second time), so the Airflow DAG passes False.
+  """
+  range_config = None
+  if data.spans and config.span is not None:
+    range_config = range_config_pb2.RangeConfig(
+        static_range=range_config_pb2.StaticRange(
+            start_span_number=config.span, end_span_number=config.span))
+  example_gen = ImdbExampleGen(
+      input_base=data.input_base,
+      train_pattern=data.train_pattern,
+      test_pattern=data.test_pattern,
+      eval_percent=config.eval_percent,
+      range_config=range_config)
+  nodes: List = [example_gen]
+
+  # The examples Transform, Trainer and Evaluator read: the span just
+  # ingested, or a window of the latest spans.
+  examples = example_gen.outputs['examples']
+  if custom_resolvers and data.spans and config.span_window > 1:
+    span_window = _span_window(config, 'span_window_resolver', examples,
+                               config.span_window, before_current=False)
+    nodes.append(span_window)
+    examples = span_window.outputs[resolvers.HISTORY_KEY]
+
+  statistics_gen = tfx.components.StatisticsGen(
+      examples=example_gen.outputs['examples'])
+  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
+  example_validator = tfx.components.ExampleValidator(
+      statistics=statistics_gen.outputs['statistics'],
+      schema=schema_gen.outputs['schema'])
+  nodes += [statistics_gen, schema_gen, example_validator]
+  gated_anomalies = {'anomalies': example_validator.outputs['anomalies']}
+  if custom_resolvers and drift_check:
+    # Drift: the new span's statistics against the previous span's (none on
+    # the first span: DistributionValidator then passes it).
+    previous_statistics = _span_window(
+        config, 'previous_span_resolver',
+        statistics_gen.outputs['statistics'], 1, before_current=True)
+    distribution_validator = DistributionValidator(
+        statistics=statistics_gen.outputs['statistics'],
+        baseline_statistics=previous_statistics.outputs[
+            resolvers.HISTORY_KEY].as_optional(),
+        config=make_drift_config(config),
+        custom_validation_config=make_drift_checks(config))
+    nodes += [previous_statistics, distribution_validator]
+    gated_anomalies['drift_anomalies'] = distribution_validator.outputs[
+        'anomalies']
+  validation_gate = ValidationGate(**gated_anomalies)
+  nodes.append(validation_gate)
+
+  transform = tfx.components.Transform(
+      examples=examples,
+      schema=schema_gen.outputs['schema'],
+      module_file=config.preprocessing_module_file,
+      custom_config=config.transform_custom_config,
+      # Only the vocabulary is learnt from `train`; the Trainer transforms raw
+      # examples on the fly, so no transformed copy of the data is written.
+      splits_config=tfx.proto.SplitsConfig(analyze=[contract.TRAIN_SPLIT]),
+      materialize=False,
+      # Its pre- and post-transform statistics are read by nothing here.
+      disable_statistics=True)
+  transform.add_upstream_node(validation_gate)
+
+  # Warm start: the latest blessed model trained on other examples than
+  # these (on unchanged data the same one as last time, so that a re-run
+  # stays cached). The Trainer decides whether its tokenization fits.
+  base_model = None
+  if custom_resolvers and config.training['warm_start']:
+    base_model_resolver = tfx.dsl.Resolver(
+        strategy_class=resolvers.LatestBlessedModelFromOtherDataStrategy,
+        config={'num_spans': config.span_window if data.spans else 1},
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(
+            type=tfx.types.standard_artifacts.ModelBlessing),
+        examples=examples,
+    ).with_id('warm_start_model_resolver')
+    nodes.append(base_model_resolver)
+    base_model = base_model_resolver.outputs['model']
+
+  trainer = tfx.components.Trainer(
+      module_file=config.module_file,
+      examples=examples,
+      base_model=base_model,
+      transform_graph=transform.outputs['transform_graph'],
+      schema=schema_gen.outputs['schema'],
+      train_args=train_args or tfx.proto.TrainArgs(
+          splits=[contract.TRAIN_SPLIT]),
+      eval_args=tfx.proto.EvalArgs(splits=[contract.EVAL_SPLIT]),
+      custom_config=config.trainer_custom_config)
+
+  model_resolver = tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(
+          type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id('latest_blessed_model_resolver')
+
+  evaluator = tfx.components.Evaluator(
+      examples=examples,
+      model=trainer.outputs['model'],
+      baseline_model=model_resolver.outputs['model'],
+      example_splits=[contract.TEST_SPLIT],
+      eval_config=eval_config or make_eval_config(config))
+
+  pusher = VersionedPusher(
+      model=trainer.outputs['model'],
+      model_blessing=evaluator.outputs['blessing'],
+      model_evaluation=evaluator.outputs['evaluation'],
+      examples=examples,
+      push_destination=tfx.proto.PushDestination(
+          filesystem=tfx.proto.PushDestination.Filesystem(
+              base_directory=config.serving_dir)),
+      custom_config={
+          pusher_executor.PUSH_IDENTICAL_KEY: config.push_identical_model,
+          pusher_executor.KEEP_VERSIONS_KEY: config.keep_versions,
+      }).with_id('Pusher')
+
+  nodes += [transform, trainer, model_resolver, evaluator, pusher]
+  return tfx.dsl.Pipeline(
+      pipeline_name=config.pipeline_name,
+      pipeline_root=config.pipeline_root,
+      components=nodes,
+      enable_cache=config.enable_cache,
+      metadata_connection_config=(
+          tfx.orchestration.metadata.sqlite_metadata_connection_config(
+              config.metadata_path) if local_metadata else None),
+      beam_pipeline_args=config.beam_pipeline_args)

@@ -1,0 +1,1 @@
+"""What several tests use: generated data, pipeline runs, fakes."""

@@ -1,0 +1,361 @@
+"""Kubeflow: the compiled spec, the client commands, image and manifests."""
+
+import importlib
+import json
+import os
+import socket
+
+import pytest
+import yaml
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+import tensorflow_model_analysis as tfma
+
+from helpers import fake_kfp
+from helpers import imdb_data
+from kubeflow import client
+from kubeflow import runner
+from kubeflow import serving
+import contract
+from pipeline import configs as config_lib
+from pipeline import data
+from pipeline import pipeline as imdb_pipeline
+
+KUBEFLOW_DIR = os.path.join(imdb_data.PROJECT_ROOT, 'kubeflow')
+IMAGE = 'registry.example.com/team/imdb-sentiment-tfx:1.2.3'
+DATA = 'gs://bucket/data/aclImdb_v1.tar.gz'
+MINIO = 'http://minio-service.kubeflow:9000'
+
+
+@pytest.fixture(scope='module')
+def compiled(tmp_path_factory):
+  """Compiles with a local pipeline root (wheels are written there)."""
+  out = tmp_path_factory.mktemp('kfp')
+  config = runner.cluster_config(
+      ['--output-dir', str(out / 'root'), '--data', DATA, '--image', IMAGE,
+       '--beam-arg=--runner=FlinkRunner', '--beam-arg=--flink_master=f:8081'])
+  path = runner.compile_pipeline(config, str(out))
+  [spec] = _documents(path)
+  return config, path, spec
+
+
+@pytest.fixture(scope='module')
+def compiled_for_minio(tmp_path_factory):
+  """Compiled for a cluster whose object storage is MinIO, with its
+  credentials in Kubeflow's own secret."""
+  out = tmp_path_factory.mktemp('kfp_minio')
+  config = runner.cluster_config(
+      ['--output-dir', 's3://mlpipeline/imdb', '--data', 's3://data/imdb',
+       '--artifact-root', str(out / 'root'), '--image', IMAGE,
+       '--s3-endpoint', MINIO, '--s3-region', 'us-east-1',
+       '--s3-credentials-secret', 'mlpipeline-minio-artifact'])
+  path = runner.compile_pipeline(config, str(out))
+  spec, platform_spec = _documents(path)
+  return config, spec, platform_spec
+
+
+def _documents(path):
+  """The YAML documents of a compiled file, as KFP's client reads them: the
+  PipelineSpec, then the PlatformSpec if there is one."""
+  with open(path) as f:
+    documents = list(yaml.safe_load_all(f))
+  parsed = [json_format.ParseDict(documents[0],
+                                  pipeline_spec_pb2.PipelineSpec())]
+  parsed += [json_format.ParseDict(d, pipeline_spec_pb2.PlatformSpec())
+             for d in documents[1:]]
+  return parsed
+
+
+def _containers(spec):
+  executors = json_format.MessageToDict(spec.deployment_spec)['executors']
+  return {name: e['container'] for name, e in executors.items()
+          if 'container' in e}
+
+
+def _task_dependencies(spec):
+  return {name: set(task.dependent_tasks)
+          for name, task in spec.root.dag.tasks.items()}
+
+
+def test_spec_is_written_where_make_kubeflow_documents(compiled):
+  _, path, spec = compiled
+  assert os.path.basename(path) == 'imdb_sentiment_pipeline.yaml'
+  assert spec.pipeline_info.name == 'imdb-sentiment'
+  assert spec.schema_version == '2.1.0'
+
+
+def test_spec_has_every_local_component_with_the_same_dependencies(compiled):
+  config, _, spec = compiled
+  local = imdb_pipeline.create_pipeline(
+      config, data.locate(DATA), custom_resolvers=False)
+  local_ids = {c.id for c in local.components}
+  tasks = _task_dependencies(spec)
+  # Resolvers compile to one task per resolved channel.
+  compiled_ids = {name.split('-')[0] for name in tasks}
+  assert compiled_ids == local_ids
+  for component in local.components:
+    if component.id == 'latest_blessed_model_resolver':
+      continue
+    upstream = {n.id for n in component.upstream_nodes}
+    compiled_upstream = {name.split('-')[0] for name in tasks[component.id]}
+    assert compiled_upstream == upstream, component.id
+
+
+def test_every_container_uses_the_configured_image(compiled):
+  _, _, spec = compiled
+  images = {name: c['image'] for name, c in _containers(spec).items()}
+  assert len(images) >= 8
+  assert set(images.values()) == {IMAGE}
+
+
+def test_every_container_runs_tfx_through_the_exit_status_wrapper(compiled):
+  _, _, spec = compiled
+  for name, container in _containers(spec).items():
+    assert container['command'] == [
+        'python', '-m', 'kubeflow.container_entrypoint',
+        'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor'
+    ], name
+    # Without object storage settings, no environment of ours.
+    assert 'env' not in container, name
+
+
+def test_minio_settings_and_credentials_reach_every_container(
+    compiled_for_minio):
+  config, spec, platform_spec = compiled_for_minio
+  containers = _containers(spec)
+  for name, container in containers.items():
+    assert {e['name']: e['value'] for e in container['env']} == {
+        'S3_ENDPOINT': MINIO, 'AWS_ENDPOINT_URL_S3': MINIO,
+        'AWS_REGION': 'us-east-1'}, name
+  transform_args = ' '.join(containers['Transform_executor']['args'])
+  assert f'--s3_endpoint_url={MINIO}' in transform_args
+  assert '--s3_region_name=us-east-1' in transform_args
+  # Credentials: from the secret, never in the spec.
+  assert 'secretkey' not in json.dumps(json_format.MessageToDict(spec))
+  kubernetes = json_format.MessageToDict(
+      platform_spec.platforms['kubernetes'].deployment_spec)['executors']
+  assert set(kubernetes) == set(containers)
+  for name, executor in kubernetes.items():
+    assert executor['secretAsEnv'] == [{
+        'secretName': 'mlpipeline-minio-artifact',
+        'keyToEnv': [
+            {'secretKey': 'accesskey', 'envVar': 'AWS_ACCESS_KEY_ID'},
+            {'secretKey': 'secretkey', 'envVar': 'AWS_SECRET_ACCESS_KEY'}]
+    }], name
+  assert spec.root.input_definitions.parameters[
+      'data_root'].default_value.string_value == 's3://data/imdb'
+  assert config.serving_dir == 's3://mlpipeline/imdb/serving/imdb_sentiment'
+
+
+def test_beam_args_and_resources_come_from_the_configuration(compiled):
+  config, _, spec = compiled
+  executors = json_format.MessageToDict(spec.deployment_spec)['executors']
+  transform = executors['Transform_executor']['container']
+  assert '--runner=FlinkRunner' in ' '.join(transform['args'])
+  assert '--flink_master=f:8081' in ' '.join(transform['args'])
+  assert '--runner=DirectRunner' not in ' '.join(transform['args'])
+  cpu, memory = config.component_resources['Transform']
+  assert transform['resources'] == {'cpuLimit': cpu, 'memoryLimit': memory}
+
+
+def test_runtime_parameters_are_exposed_with_defaults(compiled):
+  config, _, spec = compiled
+  parameters = spec.root.input_definitions.parameters
+  assert set(parameters) == {'data_root', 'train_args', 'eval_config'}
+  assert parameters['data_root'].default_value.string_value == 'gs://bucket/data'
+  train_args = json.loads(parameters['train_args'].default_value.string_value)
+  assert train_args == {'splits': ['train']}
+  # The EvalConfig the local pipeline uses, accuracy bounds included.
+  eval_config = json_format.Parse(
+      parameters['eval_config'].default_value.string_value, tfma.EvalConfig())
+  assert eval_config == imdb_pipeline.make_eval_config(config)
+  [accuracy] = [m for spec_ in eval_config.metrics_specs for m in spec_.metrics
+                if m.class_name == 'BinaryAccuracy']
+  threshold = accuracy.per_slice_thresholds[0].threshold
+  assert threshold.value_threshold.lower_bound.value == config.min_accuracy
+  assert threshold.change_threshold.absolute.value == pytest.approx(
+      -config.max_accuracy_drop)
+  assert spec.root.dag.tasks['Evaluator'].inputs.parameters[
+      'eval_config'].component_input_parameter == 'eval_config'
+  example_gen = spec.root.dag.tasks['ImdbExampleGen']
+  assert example_gen.inputs.parameters[
+      'input_base'].component_input_parameter == 'data_root'
+  trainer = spec.root.dag.tasks['Trainer']
+  assert trainer.inputs.parameters[
+      'train_args'].component_input_parameter == 'train_args'
+
+
+def test_paths_are_the_cluster_ones(compiled):
+  config, _, spec = compiled
+  assert spec.default_pipeline_root == config.pipeline_root
+  schema_gen = json_format.MessageToDict(
+      spec.root.dag.tasks['ImportSchemaGen'].inputs)
+  assert schema_gen['parameters']['schema_file']['runtimeValue'][
+      'constant'] == '/app/pipeline/schema/schema.pbtxt'
+
+
+def test_module_wheels_are_packaged_under_the_pipeline_root(compiled):
+  config, _, _ = compiled
+  wheels = os.listdir(os.path.join(config.pipeline_root, '_wheels'))
+  assert any(w.lower().startswith('tfx_user_code_trainer') for w in wheels)
+  assert any(w.lower().startswith('tfx_user_code_transform') for w in wheels)
+
+
+def test_compiling_without_data_is_a_clear_error(tmp_path, capsys):
+  code = runner.main(['--output-dir', str(tmp_path)])
+  assert code == 2
+  assert 'Kubeflow runs need --data' in capsys.readouterr().err
+
+
+# --- The client commands against a recording KFP API server.
+
+
+def _last_json(stdout):
+  """The command's result: the KFP SDK prints links to the UI before it."""
+  return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture()
+def package(tmp_path):
+  path = tmp_path / 'pipeline.yaml'
+  path.write_text(yaml.safe_dump({'pipelineInfo': {'name': 'imdb-sentiment'},
+                                  'root': {}, 'schemaVersion': '2.1.0',
+                                  'sdkVersion': 'tfx-1.16.0'}))
+  return str(path)
+
+
+def test_upload_posts_the_package(package, capsys):
+  with fake_kfp.FakeKfp() as server:
+    assert client.main(['upload', '--host', server.host,
+                        '--package', package]) == 0
+  [body] = server.posts('/apis/v2beta1/pipelines/upload')
+  assert b'imdb-sentiment' in body and b'schemaVersion' in body
+  assert _last_json(capsys.readouterr().out) == {'pipeline_id': 'pipe-1'}
+
+
+def test_upload_of_an_existing_pipeline_adds_a_version(package, capsys):
+  with fake_kfp.FakeKfp(existing_pipeline_id='pipe-0') as server:
+    assert client.main(['upload', '--host', server.host, '--package', package,
+                        '--version', 'v2']) == 0
+  assert server.posts('/apis/v2beta1/pipelines/upload') == []
+  [_] = server.posts('/apis/v2beta1/pipelines/upload_version')
+  assert _last_json(capsys.readouterr().out) == {
+      'pipeline_id': 'pipe-0', 'pipeline_version_id': 'ver-2'}
+
+
+def test_run_creates_an_experiment_and_a_run_with_parameters(package,
+                                                            monkeypatch):
+  with fake_kfp.FakeKfp() as server:
+    monkeypatch.setenv('KFP_HOST', server.host)
+    assert client.main(['run', '--package', package,
+                        '--param', 'data_root=gs://other/copy',
+                        '--run-name', 'nightly']) == 0
+  [experiment] = server.posts('/apis/v2beta1/experiments')
+  assert json.loads(experiment)['display_name'] == 'imdb-sentiment'
+  [run_body] = server.posts('/apis/v2beta1/runs')
+  run = json.loads(run_body)
+  assert run['display_name'] == 'nightly'
+  assert run['experiment_id'] == 'exp-1'
+  assert run['runtime_config']['parameters'] == {
+      'data_root': 'gs://other/copy'}
+  assert run['pipeline_spec']['pipelineInfo']['name'] == 'imdb-sentiment'
+
+
+def test_schedule_creates_a_cron_recurring_run(package, capsys):
+  with fake_kfp.FakeKfp() as server:
+    assert client.main(['schedule', '--host', server.host, '--package',
+                        package, '--cron', '0 0 3 * * *']) == 0
+  [body] = server.posts('/apis/v2beta1/recurringruns')
+  recurring = json.loads(body)
+  assert recurring['trigger']['cron_schedule']['cron'] == '0 0 3 * * *'
+  assert recurring['display_name'] == 'imdb-sentiment-retraining'
+  assert recurring['experiment_id'] == 'exp-1'
+  assert int(recurring['max_concurrency']) == 1
+  assert recurring['pipeline_spec']['pipelineInfo']['name'] == 'imdb-sentiment'
+  assert _last_json(capsys.readouterr().out)['recurring_run_id'] == 'rr-1'
+
+
+def test_unreachable_host_fails_at_once_and_clearly(package, capsys):
+  with socket.socket() as s:  # a port nobody listens on
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+  code = client.main(['run', '--host', f'http://127.0.0.1:{port}',
+                      '--package', package])
+  assert code == 2
+  err = capsys.readouterr().err
+  assert f'Cannot reach Kubeflow Pipelines at http://127.0.0.1:{port}' in err
+
+
+def test_missing_host_or_package_is_a_clear_error(package, tmp_path, capsys,
+                                                  monkeypatch):
+  monkeypatch.delenv('KFP_HOST', raising=False)
+  assert client.main(['upload', '--package', package]) == 2
+  assert 'pass --host URL or set KFP_HOST' in capsys.readouterr().err
+  assert client.main(['upload', '--host', 'http://x',
+                      '--package', str(tmp_path / 'none.yaml')]) == 2
+  assert 'run `make kubeflow` first' in capsys.readouterr().err
+
+
+# --- Serving manifests and the image.
+
+
+def test_serving_manifests_match_the_configuration():
+  config = runner.cluster_config(['--output-dir', 's3://models/imdb',
+                                  '--data', DATA])
+  rendered = serving.render(config)
+  isvc = yaml.safe_load(rendered['inference_service.yaml'])
+  assert isvc['kind'] == 'InferenceService'
+  assert isvc['spec']['predictor']['model']['modelFormat']['name'] == \
+      'tensorflow'
+  assert isvc['spec']['predictor']['model']['storageUri'] == (
+      's3://models/imdb/serving/imdb_sentiment') == config.serving_dir
+  config_map, deployment, service = yaml.safe_load_all(
+      rendered['tf_serving.yaml'])
+  models_config = config_map['data']['models.config']
+  assert f'name: "{contract.MODEL_NAME}"' in models_config
+  assert f'base_path: "{config.serving_dir}"' in models_config
+  container = deployment['spec']['template']['spec']['containers'][0]
+  assert '--model_config_file=/config/models.config' in container['args']
+  assert '--rest_api_port=8501' in container['args']
+  assert container['readinessProbe']['httpGet']['path'] == (
+      '/v1/models/imdb_sentiment')
+  assert {p['port'] for p in service['spec']['ports']} == {8500, 8501}
+  assert service['spec']['selector'] == deployment['spec']['selector'][
+      'matchLabels']
+
+
+def test_main_writes_spec_and_manifests(tmp_path, monkeypatch, capsys):
+  monkeypatch.setenv('KFP_PIPELINE_DIR', str(tmp_path / 'kfp'))
+  assert runner.main(['--output-dir', str(tmp_path / 'root'),
+                      '--data', DATA, '--image', IMAGE]) == 0
+  result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  assert result['pipeline_spec'] == str(
+      tmp_path / 'kfp' / 'imdb_sentiment_pipeline.yaml')
+  assert sorted(os.listdir(tmp_path / 'kfp')) == [
+      'imdb_sentiment_pipeline.yaml', 'inference_service.yaml',
+      'tf_serving.yaml']
+  assert result['image'] == IMAGE
+
+
+def test_image_installs_the_lock_file_and_sets_legacy_keras():
+  with open(os.path.join(KUBEFLOW_DIR, 'Dockerfile')) as f:
+    dockerfile = f.read()
+  assert 'COPY requirements.lock' in dockerfile
+  assert 'uv pip sync --python /opt/venv/bin/python --require-hashes ' \
+      'requirements.lock' in dockerfile
+  assert 'TF_USE_LEGACY_KERAS=1' in dockerfile
+  assert 'WORKDIR /app' in dockerfile
+  assert config_lib.PipelineConfig().source_root_in_image == '/app'
+  # The final stage starts from a clean base: uv stays in the build stage.
+  final_stage = dockerfile.split('\nFROM ')[-1]
+  assert 'uv' not in final_stage.replace('/opt/venv', '')
+  entrypoint = ('tfx.orchestration.kubeflow.v2.container.'
+                'kubeflow_v2_run_executor')
+  assert ('ENTRYPOINT ["python", "-m", "kubeflow.container_entrypoint", '
+          f'"{entrypoint}"]') in dockerfile
+  # Both importable in the locked environment.
+  importlib.import_module(entrypoint)
+  importlib.import_module('kubeflow.container_entrypoint')
+  with open(os.path.join(imdb_data.PROJECT_ROOT, 'requirements.lock')) as f:
+    lock = f.read()
+  assert 'kfp-pipeline-spec==' in lock and 'tfx==1.16.0' in lock

@@ -1,0 +1,195 @@
+"""run_fn as the Trainer calls it, on a few generated reviews (no pipeline)."""
+
+import math
+import os
+import random
+
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx.components.trainer import fn_args_utils
+from tfx.components.util import tfxio_utils
+from tfx.types import artifact_utils
+from tfx.types import standard_artifacts
+
+from helpers import imdb_data
+from helpers import transform_util
+import contract
+from models import model as model_lib
+
+_CONFIG = {'vocabulary_size': 200, 'vocabulary_min_frequency': 1,
+           'num_oov_buckets': 1, 'ngram_max': 2, 'max_words': 40,
+           'epochs': 3, 'batch_size': 16, 'embedding_dim': 8}
+
+
+def _write_split(uri, split, reviews):
+  split_dir = os.path.join(uri, f'Split-{split}')
+  os.makedirs(split_dir)
+  with tf.io.TFRecordWriter(os.path.join(split_dir, 'data.gz'),
+                            options='GZIP') as writer:
+    for review in reviews:
+      writer.write(review.to_example().SerializeToString())
+  return os.path.join(split_dir, '*')
+
+
+def _fn_args(tmp_path, train_steps, config=None):
+  config = config or _CONFIG
+  rng = random.Random(5)
+  reviews = [imdb_data.reviews.Review(
+      f'train/x/{i}', i % 2, 9 if i % 2 else 2,
+      imdb_data.generated_review(rng, i % 2 == 1).encode()) for i in range(120)]
+  transform_util.analyze_and_transform(
+      [{'text': r.text, 'label': r.label, 'rating': r.rating}
+       for r in reviews[:100]], config, str(tmp_path / 'transform'))
+  examples = standard_artifacts.Examples()
+  examples.uri = str(tmp_path / 'examples')
+  examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
+  train = _write_split(examples.uri, 'train', reviews[:100])
+  evals = _write_split(examples.uri, 'eval', reviews[100:])
+  return fn_args_utils.FnArgs(
+      train_files=[train], eval_files=[evals], train_steps=train_steps,
+      transform_output=str(tmp_path / 'transform'),
+      serving_model_dir=str(tmp_path / 'serving'),
+      model_run_dir=str(tmp_path / 'logs'),
+      custom_config=config,
+      data_accessor=fn_args_utils.DataAccessor(
+          tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact(
+              [examples], []),
+          record_batch_factory=None, data_view_decode_fn=None))
+
+
+@pytest.fixture()
+def fit_calls(monkeypatch):
+  """Records the arguments of each Model.fit, then trains for real."""
+  calls = []
+  original = tf.keras.Model.fit
+
+  def recording_fit(self, *args, **kwargs):
+    history = original(self, *args, **kwargs)
+    calls.append((kwargs, history))
+    return history
+
+  monkeypatch.setattr(tf.keras.Model, 'fit', recording_fit)
+  return calls
+
+
+@pytest.mark.parametrize('train_steps', [None, 10])
+def test_run_fn_trains_and_exports_the_contract(tmp_path, fit_calls,
+                                                train_steps):
+  model_lib.run_fn(_fn_args(tmp_path, train_steps))
+  [(kwargs, history)] = fit_calls
+  assert kwargs['epochs'] == _CONFIG['epochs']
+  if train_steps:
+    # A step budget is spread over the epochs.
+    assert kwargs['steps_per_epoch'] == math.ceil(
+        train_steps / _CONFIG['epochs'])
+  else:
+    assert kwargs['steps_per_epoch'] is None  # one pass over train per epoch
+  assert 1 <= len(history.history['loss']) <= _CONFIG['epochs']
+  serving = str(tmp_path / 'serving')
+  for path in ('saved_model.pb', f'assets/{contract.VOCABULARY_NAME}',
+               f'assets.extra/{contract.WARMUP_FILE}',
+               f'assets.extra/{contract.VERIFICATION_FILE}'):
+    assert os.path.exists(os.path.join(serving, path)), path
+  with open(os.path.join(serving, 'assets.extra',
+                         contract.VERIFICATION_FILE)) as f:
+    assert len(f.readlines()) == 20  # every eval review, fewer than 32
+  # Term vectors for TensorBoard's projector, beside the training logs.
+  logs = str(tmp_path / 'logs')
+  with open(os.path.join(logs, 'projector', 'metadata.tsv')) as f:
+    terms = f.read().splitlines()
+  with open(os.path.join(logs, 'projector', 'vectors.tsv')) as f:
+    vectors = f.read().splitlines()
+  assert len(terms) == len(vectors) > 0
+  assert all(len(row.split('\t')) == _CONFIG['embedding_dim']
+             for row in vectors)
+  assert os.path.exists(os.path.join(logs, 'projector_config.pbtxt'))
+
+
+def test_run_fn_with_hashing_exports_no_vocabulary_nor_similar_terms(
+    tmp_path, fit_calls):
+  config = {**_CONFIG, 'tokenization': contract.HASHING, 'hash_buckets': 512}
+  model_lib.run_fn(_fn_args(tmp_path, None, config))
+  serving = str(tmp_path / 'serving')
+  assert not os.path.exists(
+      os.path.join(serving, 'assets', contract.VOCABULARY_NAME))
+  loaded = tf.saved_model.load(serving)
+  assert contract.SIMILAR_TERMS_SIGNATURE not in loaded.signatures
+  out = loaded.signatures[contract.SERVING_SIGNATURE](
+      text=tf.constant(['a great film']))
+  assert out[contract.PROBABILITY_OUTPUT_KEY].shape == (1,)
+
+
+def test_run_fn_starts_from_pretrained_vectors_and_can_freeze_them(
+    tmp_path, fit_calls, monkeypatch):
+  vectors_file = tmp_path / 'vectors.txt'
+  vectors_file.write_text(''.join(
+      f'{word} {" ".join(["0.25"] * 4)}\n'
+      for word in imdb_data.POSITIVE_WORDS + imdb_data.NEGATIVE_WORDS))
+  config = {**_CONFIG, 'pretrained_embeddings': str(vectors_file),
+            'train_pretrained_embeddings': False}
+  built = []
+  original = model_lib.build_model
+
+  def recording_build_model(*args, **kwargs):
+    built.append(original(*args, **kwargs))
+    return built[-1]
+
+  monkeypatch.setattr(model_lib, 'build_model', recording_build_model)
+  model_lib.run_fn(_fn_args(tmp_path, None, config))
+  [model] = built
+  layer = model.get_layer(model_lib.EMBEDDING_LAYER)
+  # The dimension follows the file; frozen vectors are still the file's.
+  assert layer.embeddings.shape[1] == 4 and not layer.trainable_weights
+  vocabulary = [t.decode() for t in tft.TFTransformOutput(
+      str(tmp_path / 'transform')).vocabulary_by_name(contract.VOCABULARY_NAME)]
+  cue_words = imdb_data.POSITIVE_WORDS + imdb_data.NEGATIVE_WORDS
+  found = [i for i, term in enumerate(vocabulary) if term in cue_words]
+  assert found
+  for term_id in found:
+    assert layer.embeddings.numpy()[term_id].tolist() == [0.25] * 4
+
+
+def test_run_fn_warm_starts_from_a_compatible_base_model(tmp_path,
+                                                         monkeypatch):
+  config = {**_CONFIG, 'tokenization': contract.HASHING, 'hash_buckets': 512}
+  model_lib.run_fn(_fn_args(tmp_path / 'first', None, config))
+  base_dir = str(tmp_path / 'first' / 'serving')
+  base_embeddings = {v.name: v.numpy() for v in tf.saved_model.load(
+      base_dir).model.variables}[f'{model_lib.EMBEDDING_LAYER}/embeddings:0']
+
+  starting_embeddings = []
+  original_fit = tf.keras.Model.fit
+
+  def fit_recording_start(self, *args, **kwargs):
+    starting_embeddings.append(
+        self.get_layer(model_lib.EMBEDDING_LAYER).embeddings.numpy())
+    return original_fit(self, *args, **kwargs)
+
+  monkeypatch.setattr(tf.keras.Model, 'fit', fit_recording_start)
+  fn_args = _fn_args(tmp_path / 'second', None, config)
+  fn_args.base_model = base_dir
+  model_lib.run_fn(fn_args)
+  assert (starting_embeddings[0] == base_embeddings).all()
+  record = model_lib.read_training_record(str(tmp_path / 'second' / 'serving'))
+  assert record['warm_started_from'] == base_dir
+
+  # Off (--no-warm-start): the base model is not even read.
+  assert model_lib.warm_start(None, base_dir, record, enabled=False) == {
+      'warm_started_from': None, 'reason': 'warm start is off'}
+
+
+def test_a_changed_vocabulary_or_setting_means_training_from_scratch():
+  base = {'tokenization': {'tokenization': 'vocabulary', 'ngram_max': 2},
+          'vocabulary_sha256': 'aa', 'num_ids': 10, 'embedding_dim': 8}
+  assert model_lib.warm_start_incompatibility(base, dict(base)) is None
+  assert model_lib.warm_start_incompatibility(
+      base, {**base, 'vocabulary_sha256': 'bb'}) == (
+          'the vocabulary changed with the new data')
+  assert 'ngram_max' in str(model_lib.warm_start_incompatibility(
+      base, {**base, 'tokenization': {'tokenization': 'vocabulary',
+                                      'ngram_max': 3}}))
+  assert 'embedding_dim differs (8 -> 16)' == (
+      model_lib.warm_start_incompatibility(base, {**base, 'embedding_dim': 16}))
+  assert 'has no training.json' in model_lib.warm_start_incompatibility(
+      None, base)

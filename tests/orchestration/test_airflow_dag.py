@@ -1,0 +1,159 @@
+"""Scheduled retraining on Apache Airflow: the DAG of dags/ runs the whole
+pipeline under `airflow dags test`, as `make airflow-dag-test` does, pushes a
+version and is scheduled as configured.
+
+Airflow lives in a venv of its own (.venv-airflow, built here from
+dags/requirements.lock as `make airflow-venv` builds it); the end-to-end test
+drives its CLI through scripts/airflow.sh, the others test the DAG's
+Airflow-free parts (orchestration/airflow_launcher.py) here.
+"""
+
+import contextlib
+import datetime
+import os
+import sqlite3
+import subprocess
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import data_types
+from tfx.orchestration import metadata
+from tfx.types import standard_artifacts
+
+from helpers import imdb_data
+from orchestration import airflow_launcher
+from pipeline import configs as config_lib
+from pipeline import data
+from pipeline import pipeline as imdb_pipeline
+
+AIRFLOW_VENV = os.environ.get(
+    'AIRFLOW_VENV', os.path.join(imdb_data.PROJECT_ROOT, '.venv-airflow'))
+AIRFLOW_CLI = os.path.join(imdb_data.PROJECT_ROOT, 'scripts', 'airflow.sh')
+DAG_ID = config_lib.PipelineConfig().pipeline_name
+# Weekly, Mondays at 04:30: not the default, so that the DAG's schedule can
+# only have come from the configuration.
+SCHEDULE = '30 4 * * 1'
+# A Monday at 04:30, a point of SCHEDULE.
+LOGICAL_DATE = datetime.datetime(2024, 6, 3, 4, 30)
+
+
+def test_schedule_comes_from_the_flag_or_the_environment():
+  assert (config_lib.from_args([], environ={}).schedule
+          == config_lib.PipelineConfig().schedule)
+  from_environment = config_lib.from_args(
+      [], environ={'RETRAIN_SCHEDULE': SCHEDULE})
+  assert from_environment.schedule == SCHEDULE
+  from_flag = config_lib.from_args(['--schedule', '@hourly'],
+                                   environ={'RETRAIN_SCHEDULE': SCHEDULE})
+  assert from_flag.schedule == '@hourly'
+
+
+def test_dag_settings_follow_the_configuration():
+  config = config_lib.from_args([], environ={'RETRAIN_SCHEDULE': SCHEDULE})
+  settings = airflow_launcher.dag_settings(config)
+  assert settings['schedule'] == SCHEDULE
+  assert not settings['catchup']
+  assert settings['max_active_runs'] == 1
+
+
+def _register_evaluator_with_one_model_twice(store: metadata.Metadata):
+  """Registers and publishes an execution whose `model` and `baseline_model`
+  are one artifact, as TFX's Airflow launcher does when the Trainer was a
+  cache hit; returns the execution's INPUT events."""
+  model = standard_artifacts.Model()
+  model.uri = '/pipeline_root/Trainer/model/1'
+  store.publish_artifacts([model])
+  pipeline_info = data_types.PipelineInfo(
+      pipeline_name='p', pipeline_root='/pipeline_root', run_id='run-1')
+  component_info = data_types.ComponentInfo(
+      component_type='Evaluator', component_id='Evaluator',
+      pipeline_info=pipeline_info)
+  contexts = store.register_pipeline_contexts_if_not_exists(pipeline_info)
+  inputs = {'model': [model], 'baseline_model': [model]}
+  execution = store.register_execution(
+      pipeline_info=pipeline_info, component_info=component_info,
+      contexts=contexts, input_artifacts=inputs)
+  blessing = standard_artifacts.ModelBlessing()
+  blessing.uri = '/pipeline_root/Evaluator/blessing/2'
+  store.publish_execution(component_info=component_info,
+                          output_artifacts={'blessing': [blessing]})
+  return [event for event in store.store.get_events_by_execution_ids(
+      [execution.id]) if event.type == metadata_store_pb2.Event.INPUT]
+
+
+def test_one_artifact_under_two_input_keys_is_recorded_once(monkeypatch):
+  connection = metadata_store_pb2.ConnectionConfig()
+  connection.fake_database.SetInParent()
+  # Restored after the test: the patch is process-wide.
+  monkeypatch.setattr(metadata.Metadata, '_artifact_and_event_pairs',
+                      metadata.Metadata._artifact_and_event_pairs)  # pylint: disable=protected-access
+
+  # TFX as it is: the second event of the artifact breaks the registration.
+  # (If this stops failing, TFX is fixed and the patch can go.)
+  with metadata.Metadata(connection) as store:
+    with pytest.raises(AssertionError):
+      _register_evaluator_with_one_model_twice(store)
+
+  airflow_launcher.record_each_input_artifact_once()
+  airflow_launcher.record_each_input_artifact_once()  # Idempotent.
+  with metadata.Metadata(connection) as store:
+    events = _register_evaluator_with_one_model_twice(store)
+  assert [step.key for event in events for step in event.path.steps
+          if step.HasField('key')] == ['model']
+
+
+def _airflow(env, *args: str) -> None:
+  result = subprocess.run([AIRFLOW_CLI, *args], env=env, capture_output=True,
+                          text=True, timeout=1500)
+  if result.returncode:
+    raise AssertionError(f'airflow {" ".join(args)} failed '
+                         f'({result.returncode}):\n{result.stdout[-4000:]}\n'
+                         f'{result.stderr[-6000:]}')
+
+
+@pytest.mark.e2e
+def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
+  subprocess.run([os.path.join(imdb_data.PROJECT_ROOT, 'scripts',
+                               'ensure_airflow_venv.sh')],
+                 env=dict(os.environ, AIRFLOW_VENV=AIRFLOW_VENV),
+                 check=True, timeout=1200)
+  archive = imdb_data.write_archive(
+      str(tmp_path / 'aclImdb_small.tar.gz'),
+      imdb_data.generated_corpus({'train': 150, 'test': 50}, seed=3))
+  airflow_home = tmp_path / 'airflow_home'
+  env = dict(os.environ, AIRFLOW_VENV=AIRFLOW_VENV,
+             AIRFLOW_HOME=str(airflow_home), IMDB_DATA=archive,
+             OUTPUT_DIR=str(tmp_path / 'outputs'), RETRAIN_SCHEDULE=SCHEDULE)
+  env.pop('VERBOSE', None)
+
+  _airflow(env, 'db', 'migrate')
+  _airflow(env, 'dags', 'test', DAG_ID, LOGICAL_DATE.isoformat())
+
+  config = config_lib.from_args([], environ=env)
+  versions = [name for name in os.listdir(config.serving_dir)
+              if name.isdigit() and os.path.isfile(
+                  os.path.join(config.serving_dir, name, 'saved_model.pb'))]
+  assert versions, f'no version pushed to {config.serving_dir}'
+
+  # A run started by hand covers the schedule's last whole period before its
+  # logical date: on SCHEDULE, the week ending then (the default, daily at
+  # 03:00, would give a day ending at 03:00).
+  with contextlib.closing(sqlite3.connect(airflow_home / 'airflow.db')) as db:
+    runs = db.execute(
+        'SELECT state, data_interval_start, data_interval_end FROM dag_run '
+        'WHERE dag_id = ?', (DAG_ID,)).fetchall()
+  assert [(state, datetime.datetime.fromisoformat(start),
+           datetime.datetime.fromisoformat(end)) for state, start, end in runs
+          ] == [('success', LOGICAL_DATE - datetime.timedelta(weeks=1),
+                 LOGICAL_DATE)]
+
+
+def test_proto_parameters_reach_airflow_tasks_as_protos(tmp_path):
+  config = config_lib.from_args(['--output-dir', str(tmp_path)], environ={})
+  pipeline = imdb_pipeline.create_pipeline(
+      config, data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz'))
+  airflow_launcher.resolve_proto_placeholders(pipeline)
+  [validator] = [c for c in pipeline.components
+                 if c.id == 'DistributionValidator']
+  assert validator.exec_properties['custom_validation_config'] == (
+      imdb_pipeline.make_drift_checks(config))

@@ -1,0 +1,282 @@
+"""The local model server (KServe, its own venv) on a free loopback port, and
+`predict` / `verify` over its REST API and over the SavedModel itself.
+
+The served directory holds the version the small real run pushed and, as an
+older version, a stand-in model that answers a constant, so that which
+version answers is visible: new pushes are picked up, and a models.config
+`specific` policy (a rollback) pins the older one.
+"""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+import tensorflow as tf
+
+from helpers import imdb_data
+import contract
+from serving import predict
+from serving import verify
+
+pytestmark = pytest.mark.e2e
+
+SERVING_VENV = os.environ.get(
+    'SERVING_VENV', os.path.join(imdb_data.PROJECT_ROOT, '.venv-serving'))
+STAND_IN_VERSION = 1
+STAND_IN_PROBABILITY = 0.25
+REVIEWS = ['A wonderful, moving film. Loved it, a masterpiece!',
+           'Boring and awful, the worst waste of two hours.']
+
+
+def _free_loopback_port() -> int:
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+def _write_stand_in_model(model_dir: str) -> None:
+  """A SavedModel with the served contract that answers a constant."""
+
+  class StandIn(tf.Module):
+
+    @tf.function(input_signature=[tf.TensorSpec(
+        [None], tf.string, name=contract.SERVING_INPUT_KEY)])
+    def serve(self, text):
+      size = tf.shape(text)[:1]
+      return {contract.PROBABILITY_OUTPUT_KEY:
+                  tf.fill(size, STAND_IN_PROBABILITY),
+              contract.LABEL_OUTPUT_KEY: tf.fill(size, contract.LABEL_NAMES[0])}
+
+  module = StandIn()
+  tf.saved_model.save(module, model_dir, signatures={
+      contract.SERVING_SIGNATURE: module.serve.get_concrete_function()})
+
+
+def _get(url: str):
+  with urllib.request.urlopen(url, timeout=5) as response:
+    return json.loads(response.read())
+
+
+def _post(url: str, body) -> tuple:
+  request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                   method='POST')
+  try:
+    with urllib.request.urlopen(request, timeout=30) as response:
+      return response.status, json.loads(response.read())
+  except urllib.error.HTTPError as e:
+    return e.code, json.loads(e.read())
+
+
+def _wait_for(condition, what: str, timeout_s: float = 60):
+  deadline = time.monotonic() + timeout_s
+  while time.monotonic() < deadline:
+    try:
+      value = condition()
+      if value:
+        return value
+    except (OSError, ValueError):
+      pass
+    time.sleep(0.25)
+  raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
+
+
+@pytest.fixture(scope='module')
+def serving_python():
+  """The model server's venv, built from serving/requirements.lock as
+  `make serve` builds it."""
+  subprocess.run([os.path.join(imdb_data.PROJECT_ROOT, 'scripts',
+                               'ensure_serving_venv.sh')],
+                 env=dict(os.environ, SERVING_VENV=SERVING_VENV),
+                 check=True, timeout=1200)
+  return os.path.join(SERVING_VENV, 'bin', 'python')
+
+
+@pytest.fixture(scope='module')
+def server(pushed_run, serving_python, tmp_path_factory):
+  root = tmp_path_factory.mktemp('served')
+  serving_dir = root / 'serving' / contract.MODEL_NAME
+  pushed = sorted(int(v) for v in os.listdir(pushed_run.config.serving_dir))
+  real_version = pushed[-1]
+  _write_stand_in_model(str(serving_dir / str(STAND_IN_VERSION)))
+  shutil.copytree(os.path.join(pushed_run.config.serving_dir,
+                               str(real_version)),
+                  serving_dir / str(real_version))
+  port = _free_loopback_port()
+  log_path = root / 'server.log'
+  with open(log_path, 'wb') as log:
+    process = subprocess.Popen(
+        [serving_python, '-m', 'serving.model_server',
+         '--serving-dir', str(serving_dir), '--port', str(port),
+         '--poll-seconds', '0.5'],
+        cwd=imdb_data.PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
+  url = f'http://127.0.0.1:{port}'
+
+  def ready():
+    if process.poll() is not None:
+      raise AssertionError(f'the model server exited ({process.returncode}):'
+                           f'\n{log_path.read_text()[-3000:]}')
+    return _get(f'{url}/v1/models/{contract.MODEL_NAME}')['ready']
+
+  try:
+    _wait_for(ready, 'the model server to be ready', timeout_s=180)
+    yield {'url': url, 'port': port, 'serving_dir': serving_dir,
+           'version': real_version, 'log': log_path}
+  finally:
+    process.terminate()
+    try:
+      process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+      process.kill()
+      process.wait()
+
+
+def _run_main(main, argv):
+  stdout = io.StringIO()
+  with contextlib.redirect_stdout(stdout):
+    code = main(argv)
+  return code, stdout.getvalue()
+
+
+def _predict_url(server_info, version=None):
+  version_part = f'/versions/{version}' if version is not None else ''
+  return (f'{server_info["url"]}/v1/models/{contract.MODEL_NAME}'
+          f'{version_part}:predict')
+
+
+def test_server_listens_on_loopback_only(server):
+  port_hex = f'{server["port"]:04X}'
+  with open('/proc/net/tcp') as f:
+    listening = [line.split()[1] for line in f.readlines()[1:]
+                 if line.split()[1].endswith(':' + port_hex)
+                 and line.split()[3] == '0A']  # 0A: LISTEN
+  assert listening == ['0100007F:' + port_hex]  # 127.0.0.1
+
+
+def test_predict_over_rest_prints_what_the_savedmodel_prints(server):
+  model_dir = str(server['serving_dir'] / str(server['version']))
+  code, local = _run_main(predict.main, ['--model-dir', model_dir, *REVIEWS])
+  assert code == 0
+  code, remote = _run_main(predict.main, ['--server', server['url'],
+                                          *REVIEWS])
+  assert code == 0
+  assert remote == local
+  lines = local.splitlines()
+  assert len(lines) == 2
+  assert lines[0].split()[0] == 'positive' and lines[1].split()[0] == 'negative'
+  # Not the stand-in: the highest version answers by default.
+  assert float(lines[0].split()[1]) != STAND_IN_PROBABILITY
+
+
+def test_predict_names_a_version_in_the_rest_path(server, capsys):
+  code, pinned = _run_main(predict.main, [
+      '--server', server['url'], '--version', str(server['version']),
+      REVIEWS[0]])
+  assert code == 0
+  _, default = _run_main(predict.main, ['--server', server['url'], REVIEWS[0]])
+  assert pinned == default
+  # As with TF Serving's default policy only the highest version is loaded.
+  code, _ = _run_main(predict.main, [
+      '--server', server['url'], '--version', str(STAND_IN_VERSION),
+      REVIEWS[0]])
+  assert code == 1
+  assert (f'/v1/models/{contract.MODEL_NAME}/versions/{STAND_IN_VERSION}'
+          ':predict: HTTP 404') in capsys.readouterr().err
+
+
+def test_verify_replays_verification_samples_over_rest(server):
+  code, out = _run_main(verify.main, [
+      '--server', server['url'], '--model-dir',
+      str(server['serving_dir'] / str(server['version']))])
+  assert code == 0, out
+  assert f'versions/{server["version"]}:predict' in out
+  assert 'OK: every answer matches' in out
+
+
+def test_rest_errors_are_tf_serving_style(server):
+  status, body = _post(_predict_url(server), {'instance': REVIEWS})
+  assert status == 400 and 'neither "instances" nor "inputs"' in body['error']
+  status, body = _post(_predict_url(server, 999), {'instances': REVIEWS})
+  assert status == 404
+  status, body = _post(_predict_url(server), {'inputs': {'text': REVIEWS}})
+  assert status == 200
+  assert set(body['outputs']) >= {contract.PROBABILITY_OUTPUT_KEY,
+                                  contract.LABEL_OUTPUT_KEY}
+
+
+def test_new_push_is_served_and_a_tampered_verification_file_fails(server):
+  """A new version directory is picked up without a restart. Its
+  verification file is altered, so verify must report the mismatch."""
+  new_version = server['version'] + 1
+  new_dir = server['serving_dir'] / str(new_version)
+  shutil.copytree(server['serving_dir'] / str(server['version']), new_dir,
+                  ignore=shutil.ignore_patterns('saved_model.pb'))
+  samples_path = new_dir / 'assets.extra' / contract.VERIFICATION_FILE
+  samples = [json.loads(line) for line in samples_path.read_text().splitlines()]
+  samples[0]['response']['predictions'][0][
+      contract.PROBABILITY_OUTPUT_KEY] += 0.01
+  samples_path.write_text(''.join(json.dumps(s) + '\n' for s in samples))
+  # saved_model.pb last, as the Pusher does.
+  shutil.copy(server['serving_dir'] / str(server['version']) / 'saved_model.pb',
+              new_dir / 'saved_model.pb')
+  _wait_for(lambda: _post(_predict_url(server, new_version),
+                          {'instances': REVIEWS})[0] == 200,
+            f'version {new_version} to be served')
+  code, out = _run_main(verify.main, ['--server', server['url'], '--model-dir',
+                                      str(new_dir)])
+  assert code == 1
+  assert 'MISMATCH: 1 difference(s)' in out
+  assert 'line 1: [0]probability' in out
+  code, out = _run_main(verify.main, ['--model-dir', str(new_dir)])
+  assert code == 1 and 'MISMATCH' in out
+
+
+def test_models_config_rolls_back_and_forward(server):
+  config_path = server['serving_dir'].parent / 'models.config'
+  config_path.write_text(
+      'model_config_list { config { name: "imdb_sentiment" '
+      f'base_path: "{server["serving_dir"]}" model_platform: "tensorflow" '
+      f'model_version_policy {{ specific {{ versions: {STAND_IN_VERSION} }} }}'
+      ' } }')
+
+  def default_probability():
+    status, body = _post(_predict_url(server), {'instances': REVIEWS[:1]})
+    return body['predictions'][0][contract.PROBABILITY_OUTPUT_KEY] \
+        if status == 200 else None
+
+  try:
+    _wait_for(lambda: default_probability() == STAND_IN_PROBABILITY,
+              'the rollback to the stand-in version')
+    status, _ = _post(_predict_url(server, server['version']),
+                      {'instances': REVIEWS[:1]})
+    assert status == 404  # only the pinned version is loaded
+    code, out = _run_main(predict.main, ['--server', server['url'],
+                                         REVIEWS[0]])
+    assert code == 0
+    assert out.split()[:2] == ['negative', f'{STAND_IN_PROBABILITY:.4f}']
+  finally:
+    config_path.unlink()
+  _wait_for(lambda: default_probability() not in (None, STAND_IN_PROBABILITY),
+            'the highest version to be served again')
+
+
+def test_predict_reads_a_file_and_says_when_the_server_is_down(server,
+                                                                tmp_path):
+  path = tmp_path / 'reviews.txt'
+  path.write_text('\n'.join(REVIEWS) + '\n')
+  code, out = _run_main(predict.main, ['--server', server['url'],
+                                       '--file', str(path), '--json'])
+  assert code == 0
+  rows = [json.loads(line) for line in out.splitlines()]
+  assert [r['review'] for r in rows] == REVIEWS
+  assert all(0 <= r[contract.PROBABILITY_OUTPUT_KEY] <= 1 for r in rows)
+  closed = f'http://127.0.0.1:{_free_loopback_port()}'
+  code, _ = _run_main(predict.main, ['--server', closed, REVIEWS[0]])
+  assert code == 1

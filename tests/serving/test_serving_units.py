@@ -1,0 +1,159 @@
+"""Version selection, the REST JSON format, and the predict/verify helpers,
+without a server or a model."""
+
+import argparse
+import io
+import json
+
+import pytest
+from tensorflow_serving.config import model_server_config_pb2
+
+import contract
+from serving import predict
+from serving import rest
+from serving import verify
+from contract import serving_directory
+
+
+def _policy(text):
+  config = model_server_config_pb2.ModelConfig()
+  from google.protobuf import text_format  # pylint: disable=g-import-not-at-top
+  text_format.Parse(text, config)
+  return config
+
+
+@pytest.mark.parametrize('policy, served', [
+    (None, [30]),
+    ('model_version_policy { specific { versions: 20 } }', [20]),
+    ('model_version_policy { specific { versions: 20 versions: 99 } }', [20]),
+    ('model_version_policy { latest { num_versions: 2 } }', [20, 30]),
+    ('model_version_policy { all {} }', [10, 20, 30]),
+    ('name: "imdb_sentiment"', [30]),  # no policy: TF Serving's default
+])
+def test_versions_are_selected_as_tf_serving_does(policy, served):
+  model_config = _policy(policy) if policy else None
+  assert serving_directory.select_versions([30, 10, 20], model_config) == served
+
+
+def test_incomplete_and_non_integer_versions_are_not_available(tmp_path):
+  for name in ('3', '12', 'tmp', '7'):
+    (tmp_path / name).mkdir()
+  for name in ('3', '12', 'tmp'):
+    (tmp_path / name / 'saved_model.pb').write_bytes(b'')
+  # 7 has no saved_model.pb yet: the Pusher writes it last.
+  assert serving_directory.available_versions(str(tmp_path)) == [3, 12]
+  assert serving_directory.latest_version_dir(str(tmp_path)) == str(tmp_path / '12')
+
+
+def test_no_version_is_a_clear_error(tmp_path):
+  with pytest.raises(FileNotFoundError, match='no pushed model version'):
+    serving_directory.latest_version_dir(str(tmp_path / 'serving' / 'imdb_sentiment'))
+
+
+def test_model_config_file_is_read_beside_the_serving_directory(tmp_path):
+  serving_dir = tmp_path / 'serving' / 'imdb_sentiment'
+  path = serving_directory.default_model_config_path(str(serving_dir))
+  assert path == str(tmp_path / 'serving' / 'models.config')
+  assert serving_directory.read_version_policy(path) is None  # absent: default policy
+  (tmp_path / 'serving' ).mkdir()
+  with open(path, 'w') as f:
+    f.write('model_config_list { config { name: "imdb_sentiment" '
+            'base_path: "/models/imdb_sentiment" model_platform: "tensorflow" '
+            'model_version_policy { specific { versions: 4 } } } }')
+  model_config = serving_directory.read_version_policy(path)
+  assert list(model_config.model_version_policy.specific.versions) == [4]
+
+
+def test_bad_model_config_files_are_named(tmp_path):
+  path = tmp_path / 'models.config'
+  path.write_text('model_config_list { config { name: ')
+  with pytest.raises(serving_directory.ModelConfigError, match=str(path)):
+    serving_directory.read_version_policy(str(path))
+  path.write_text('model_config_list { config { name: "other" } }')
+  with pytest.raises(serving_directory.ModelConfigError,
+                     match="no model_config_list entry named 'imdb_sentiment'"):
+    serving_directory.read_version_policy(str(path))
+
+
+def test_rest_requests_in_row_and_columnar_format():
+  names = [contract.SERVING_INPUT_KEY]
+  assert rest.parse_inputs({'instances': ['a', 'b']}, names) == (
+      {'text': ['a', 'b']}, 'row')
+  assert rest.parse_inputs({'instances': [{'text': 'a'}]}, names) == (
+      {'text': ['a']}, 'row')
+  assert rest.parse_inputs({'inputs': {'text': ['a']}}, names) == (
+      {'text': ['a']}, 'columnar')
+  assert rest.parse_inputs({'instances': [{'b64': 'aGk='}]}, names) == (
+      {'text': [b'hi']}, 'row')
+  for bad, message in (({}, 'neither'), ({'instances': []}, 'non-empty'),
+                       ({'instances': [{'txt': 'a'}]}, 'missing')):
+    with pytest.raises(rest.BadRequest, match=message):
+      rest.parse_inputs(bad, names)
+
+
+def test_rest_responses_are_shaped_like_tf_serving():
+  outputs = {'probability': [0.9, 0.1], 'label': [b'positive', b'negative']}
+  assert rest.format_outputs(outputs, 'row') == {'predictions': [
+      {'label': 'positive', 'probability': 0.9},
+      {'label': 'negative', 'probability': 0.1}]}
+  assert rest.format_outputs(outputs, 'columnar') == {'outputs': {
+      'label': ['positive', 'negative'], 'probability': [0.9, 0.1]}}
+  assert rest.format_outputs({'probability': [0.9]}, 'row') == {
+      'predictions': [0.9]}
+
+
+def test_verification_compares_numbers_with_tolerance_and_strings_exactly():
+  expected = [{'probability': 0.75, 'label': 'positive'}]
+  assert verify.differences(expected, [{'probability': 0.750001,
+                                        'label': 'positive',
+                                        'rating': 8.5}], 1e-5) == []
+  found = verify.differences(expected, [{'probability': 0.76,
+                                         'label': 'negative'}], 1e-5)
+  assert len(found) == 2
+  assert any('probability' in f for f in found)
+  assert any("expected 'positive', got 'negative'" in f for f in found)
+  assert verify.differences(expected, [{'label': 'positive'}], 1e-5) == [
+      '[0]probability: missing']
+
+
+def test_bad_verification_files_are_named(tmp_path):
+  path = tmp_path / 'verification.jsonl'
+  with pytest.raises(verify.VerificationFileError, match='no verification'):
+    verify.read_samples(str(path))
+  path.write_text(json.dumps({'request': {'instances': ['a']},
+                              'response': {'predictions': [0.5]}})
+                  + '\n{"request": {}}\n')
+  with pytest.raises(verify.VerificationFileError,
+                     match=f'{path}:2: not a'):
+    verify.read_samples(str(path))
+
+
+def _args(**kwargs):
+  defaults = dict(reviews=[], file=None)
+  defaults.update(kwargs)
+  return argparse.Namespace(**defaults)
+
+
+class _Stdin(io.StringIO):
+  def isatty(self):
+    return False
+
+
+def test_reviews_come_from_arguments_a_file_or_stdin(tmp_path):
+  assert predict.read_reviews(_args(reviews=['one', 'two'])) == ['one', 'two']
+  path = tmp_path / 'reviews.txt'
+  path.write_text('first review\n\nsecond review\n')
+  assert predict.read_reviews(_args(file=str(path))) == [
+      'first review', 'second review']
+  assert predict.read_reviews(_args(), stdin=_Stdin('a\nb\n')) == ['a', 'b']
+  with pytest.raises(SystemExit, match='no reviews'):
+    predict.read_reviews(_args(), stdin=_Stdin('\n\n'))
+  with pytest.raises(SystemExit, match='missing.txt'):
+    predict.read_reviews(_args(file=str(tmp_path / 'missing.txt')))
+
+
+def test_a_prediction_line_shows_label_probability_and_other_outputs():
+  line = predict.format_line('A  wonderful\tfilm. ' * 10, {
+      'label': 'positive', 'probability': 0.97312, 'rating': 8.25})
+  assert line.startswith('positive  0.9731  rating=8.25  A wonderful film.')
+  assert line.endswith('…')
