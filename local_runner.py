@@ -14,17 +14,20 @@ import os
 import shutil
 import sys
 import time
+from typing import List
 
 # Only light modules here: a wrong data path must fail before TFX and
-# TensorFlow take their half a minute to import.
-from pipeline import configs as config_lib  # pylint: disable=g-import-not-at-top
-from pipeline import data  # pylint: disable=g-import-not-at-top
-from orchestration import object_storage  # pylint: disable=g-import-not-at-top
-from runs import progress  # pylint: disable=g-import-not-at-top
-from orchestration import run_lock  # pylint: disable=g-import-not-at-top
+# TensorFlow take their half a minute to import. `orchestration` first: it
+# makes tf.keras Keras 2 for this process and the ones it starts.
+from orchestration import object_storage
+from orchestration import run_lock
+from orchestration.beam import profiles as beam_profiles
+from pipeline import configs as config_lib
+from pipeline import data
+from runs import progress
 
-
-def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
+def run(config: config_lib.PipelineConfig, location: data.DataLocation,
+        beam_args: List[str]) -> None:
   """Runs the pipeline, showing progress, and prints what the run did.
 
   TFX's, Beam's and TensorFlow's logs go to `<output_dir>/runs/<start>/
@@ -36,11 +39,11 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
                          datetime.datetime.now().strftime('%Y-%m-%dT%H%M%S'))
   log_path = os.path.join(run_dir, 'pipeline.log')
   print(f'Log: {log_path}'
-        + ('' if config.verbose else ' (-v or VERBOSE=1 shows it here too)'),
+        + ('' if config.local.verbose else ' (-v or VERBOSE=1 shows it here too)'),
         flush=True)
   started_ms = int(time.time() * 1000)
   report_path, latest = None, None
-  with progress.capture_output(log_path, config.verbose) as reporter:
+  with progress.capture_output(log_path, config.local.verbose) as reporter:
     reporter.say('Loading TFX and TensorFlow ...')
     # pylint: disable=g-import-not-at-top
     from absl import logging
@@ -52,7 +55,8 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
     # pylint: enable=g-import-not-at-top
 
     logging.set_verbosity(logging.INFO)
-    pipeline = imdb_pipeline.create_pipeline(config, location)
+    pipeline = imdb_pipeline.create_pipeline(config, location,
+                                             beam_args)
     reporter.total_components = len(pipeline.components)
     tfx.orchestration.LocalDagRunner().run(pipeline)
     # Under `tfx pipeline create` the CLI only records the pipeline and
@@ -77,7 +81,7 @@ def main(argv=None) -> int:
   model), 1 when a component failed (the data stopped it, or an error), 2
   for bad settings or data locations, 3 when another run holds the output
   directory. Meant for cron and other schedulers."""
-  config = config_lib.from_args(argv)
+  config, beam_args = beam_profiles.configured(argv)
   if data.is_uri(config.output_dir):
     print(f'error: --output-dir {config.output_dir}: a local run keeps ML '
           'Metadata (SQLite), logs, reports and its lock there, so it must '
@@ -86,13 +90,13 @@ def main(argv=None) -> int:
     return 2
   object_storage.apply_environment(config)
   try:
-    location = data.resolve(config.data, config.data_cache_dir)
+    location = data.resolve(config.data.path, config.data.cache_dir)
   except data.DataSourceError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
   try:
-    with run_lock.hold(config.output_dir, wait_s=config.lock_wait_s):
-      run(config, location)
+    with run_lock.hold(config.output_dir, wait_s=config.local.lock_wait_s):
+      run(config, location, beam_args)
   except run_lock.OutputDirectoryBusy as e:
     print(f'error: {e}', file=sys.stderr)
     return 3

@@ -6,6 +6,9 @@ are defined once and imported everywhere (ExampleGen, the schema checks,
 Transform, Trainer, Evaluator configuration and the tests).
 """
 
+import os
+
+
 # --- Raw features, as ExampleGen writes them and the curated schema declares.
 TEXT_KEY = 'text'  # bytes: the review as written, markup included
 LABEL_KEY = 'label'  # int64: 1 = positive, 0 = negative
@@ -51,6 +54,10 @@ DEFAULT_NB_SMOOTHING = 1.0
 
 # --- The serving contract.
 MODEL_NAME = 'imdb_sentiment'  # the model name under TF Serving
+# Where a run's outputs go unless told otherwise (--output-dir, OUTPUT_DIR):
+# outputs/ in the project, for the pipeline and the serving commands alike.
+DEFAULT_OUTPUT_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'outputs')
 SERVING_SIGNATURE = 'serving_default'  # raw review text in
 EXAMPLES_SIGNATURE = 'from_examples'  # serialized tf.Examples in (for TFMA)
 TRANSFORM_SIGNATURE = 'transform_features'  # transformed features (TFMA slices)

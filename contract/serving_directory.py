@@ -135,3 +135,8 @@ def write_model_config(config_path: str, text: str) -> None:
   with open(temporary, 'w', encoding='utf-8') as f:
     f.write(text)
   os.replace(temporary, config_path)
+
+
+def serving_dir_of(output_dir: str) -> str:
+  """Where a pipeline's output directory keeps the pushed versions."""
+  return os.path.join(output_dir, 'serving', contract.MODEL_NAME)

@@ -21,6 +21,8 @@ from orchestration import airflow_launcher
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from airflow import models
+
+from orchestration.beam import profiles as beam_profiles
 from tfx.orchestration.airflow import airflow_dag_runner
 
 from pipeline import configs as config_lib
@@ -34,10 +36,11 @@ def create_dag(environ: Mapping[str, str]) -> models.DAG:
   config = config_lib.from_args([], environ)
   # Without IMDB_DATA this downloads the official archive while Airflow
   # parses the file (once; it is cached): scheduled setups should set it.
-  location = data.resolve(config.data, config.data_cache_dir)
+  location = data.resolve(config.data.path, config.data.cache_dir)
   # No DistributionValidator under Airflow: TFX's pre-IR launcher registers
   # its outputs twice and fails (see create_pipeline); the schema check stays.
   pipeline = imdb_pipeline.create_pipeline(config, location,
+                                           beam_profiles.pipeline_args(config),
                                            drift_check=False)
   airflow_launcher.resolve_proto_placeholders(pipeline)
   return airflow_dag_runner.AirflowDagRunner(

@@ -10,6 +10,7 @@ module files into wheels under the pipeline root, so the pipeline root must be
 writable from here (object storage credentials, or a local path for a dry run).
 """
 
+import dataclasses
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # First: it makes tf.keras Keras 2 before TFX loads (see orchestration/).
 from orchestration import object_storage
+from orchestration.beam import profiles as beam_profiles
 
 # pylint: disable=g-import-not-at-top
 from tfx import v1 as tfx
@@ -62,12 +64,12 @@ def default_train_args(num_steps: Optional[int] = None) -> str:
 def build_pipeline(config: config_lib.PipelineConfig
                    ) -> Tuple[tfx.dsl.Pipeline, List[RuntimeParameter]]:
   """The local pipeline, with runtime parameters and cluster resources."""
-  if not config.data:
+  if not config.data.path:
     raise data.DataSourceError(
         'Kubeflow runs need --data (or IMDB_DATA): the dataset archive or '
         'aclImdb directory on storage the cluster reads, e.g. '
         'gs://bucket/aclImdb_v1.tar.gz')
-  location = data.locate(config.data)
+  location = data.locate(config.data.path)
   # The data root is a runtime parameter: each run (or recurring run) can
   # point at another copy or snapshot with the same layout.
   location = data.DataLocation(
@@ -88,13 +90,14 @@ def build_pipeline(config: config_lib.PipelineConfig
   # KFP v2 compiles only TFX's stock resolver strategies: no span window,
   # drift check or warm start on the cluster (see create_pipeline).
   pipeline = imdb_pipeline.create_pipeline(config, location,
+                                           beam_profiles.pipeline_args(config),
                                            train_args=train_args,
                                            eval_config=eval_config,
                                            local_metadata=False,
                                            custom_resolvers=False)
   for component in pipeline.components:
-    if component.id in config.component_resources:
-      cpu, memory_gib = config.component_resources[component.id]
+    if component.id in config.kubeflow.component_resources:
+      cpu, memory_gib = config.kubeflow.component_resources[component.id]
       component.with_platform_config(
           ResourceSpec(cpu_limit=cpu, memory_limit=memory_gib))
   return pipeline, [location.input_base, train_args, eval_config]
@@ -105,7 +108,7 @@ def compile_pipeline(config: config_lib.PipelineConfig,
   """Writes the PipelineSpec YAML; returns its path."""
   runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
       config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
-          default_image=config.image,
+          default_image=config.kubeflow.image,
           # 2.1: the bare PipelineSpec schema the KFP v2 SDK uploads (TFX's
           # .json output is a Vertex PipelineJob wrapper, which KFP refuses).
           use_pipeline_spec_2_1=True))
@@ -123,9 +126,9 @@ def compile_pipeline(config: config_lib.PipelineConfig,
     if 'container' in executor:
       _configure_container(executor['container'], config)
   documents = [spec]
-  if config.s3_credentials_secret:
+  if config.kubeflow.s3_credentials_secret:
     documents.append(s3_credentials_platform_spec(
-        config.s3_credentials_secret,
+        config.kubeflow.s3_credentials_secret,
         [name for name, e in executors.items() if 'container' in e]))
   os.makedirs(output_dir, exist_ok=True)
   path = os.path.join(output_dir, kubeflow.PIPELINE_FILE)
@@ -166,11 +169,11 @@ def cluster_config(argv: Optional[Sequence[str]] = None
                    ) -> config_lib.PipelineConfig:
   """The run configuration, with paths as the containers will see them."""
   config = config_lib.from_args(argv)
-  config.pipeline_name = kubeflow.kubernetes_name(config.pipeline_name)
-  config.schema_path = os.path.join(
-      config.source_root_in_image,
-      os.path.relpath(config_lib.SCHEMA_PATH, config_lib.PROJECT_ROOT))
-  return config
+  return dataclasses.replace(
+      config, pipeline_name=kubeflow.kubernetes_name(config.pipeline_name),
+      schema_path=os.path.join(
+          config.kubeflow.source_root_in_image,
+          os.path.relpath(config_lib.SCHEMA_PATH, config_lib.PROJECT_ROOT)))
 
 
 def main(argv=None) -> int:
@@ -192,7 +195,7 @@ def main(argv=None) -> int:
     with open(manifests[-1], 'w') as f:
       f.write(text)
   print(json.dumps({'pipeline_spec': path, 'serving_manifests': manifests,
-                    'image': config.image,
+                    'image': config.kubeflow.image,
                     'pipeline_root': config.pipeline_root}))
   return 0
 

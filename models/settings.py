@@ -9,35 +9,54 @@ from typing import Any, Dict, Mapping, Optional
 
 import contract
 
-DEFAULT_HYPERPARAMETERS = {
-    'embedding_dim': 32,
-    'token_dropout': 0.3,  # share of a review's n-grams dropped per step
-    'learning_rate': 0.005,
-    'batch_size': 64,
-    'epochs': 4,
-    'early_stopping_patience': 1,
-    # Weight of the star-rating head's loss beside the sentiment loss.
-    'rating_loss_weight': 0.2,
-    # A GloVe/word2vec text file to initialize the embeddings from ('' = none).
-    'pretrained_embeddings': '',
-    'train_pretrained_embeddings': True,  # False freezes them
-    'seed': 42,
-    # Start from the latest blessed model's weights when its tokenization is
-    # the same (hashing always is; a vocabulary only if it did not change);
-    # otherwise, or when False, train from scratch.
-    'warm_start': True,
+# Each setting: (default, what it does). The pipeline's flags are made from
+# these (pipeline/configs.py); the module files read the values from the
+# `custom_config` the pipeline passes, falling back on the defaults.
+HYPERPARAMETERS = {
+    'embedding_dim': (32, 'Width of each n-gram embedding.'),
+    'token_dropout': (0.3, "Share of a review's n-grams dropped per step."),
+    'learning_rate': (0.005, 'LazyAdam learning rate.'),
+    'batch_size': (64, 'Reviews per training step.'),
+    'epochs': (4, 'At most this many passes over the training split.'),
+    'early_stopping_patience': (
+        1, 'Stop after this many epochs without a better eval loss.'),
+    'rating_loss_weight': (
+        0.2, "Weight of the star-rating head's loss beside the sentiment "
+        'loss.'),
+    'pretrained_embeddings': (
+        '', 'GloVe/word2vec text file to initialize the n-gram embeddings '
+        'from (vocabulary tokenization only; empty: none).'),
+    'train_pretrained_embeddings': (
+        True, 'Train the pretrained embeddings further (no: freeze them).'),
+    'seed': (42, 'Seed of the initial weights, dropout and shuffling.'),
+    'warm_start': (
+        True, "Start from the latest blessed model's weights when its "
+        'tokenization is the same (hashing always is; a vocabulary only if '
+        'it did not change); otherwise train from scratch.'),
 }
 
-DEFAULT_TOKENIZATION = {
-    'tokenization': contract.VOCABULARY,
-    'vocabulary_size': contract.DEFAULT_VOCABULARY_SIZE,
-    'vocabulary_min_frequency': contract.DEFAULT_VOCABULARY_MIN_FREQUENCY,
-    'num_oov_buckets': contract.DEFAULT_NUM_OOV_BUCKETS,
-    'hash_buckets': contract.DEFAULT_HASH_BUCKETS,
-    'ngram_max': contract.DEFAULT_NGRAM_MAX,
-    'max_words': contract.DEFAULT_MAX_WORDS,
-    'nb_smoothing': contract.DEFAULT_NB_SMOOTHING,
+TOKENIZATION = {
+    'tokenization': (contract.VOCABULARY,
+                     'How n-grams become ids in the Transform graph.'),
+    'vocabulary_size': (contract.DEFAULT_VOCABULARY_SIZE,
+                        'Keep the most frequent N n-grams (vocabulary).'),
+    'vocabulary_min_frequency': (
+        contract.DEFAULT_VOCABULARY_MIN_FREQUENCY,
+        'Drop n-grams seen fewer times in train (vocabulary).'),
+    'num_oov_buckets': (contract.DEFAULT_NUM_OOV_BUCKETS,
+                        'Ids for n-grams outside the vocabulary.'),
+    'hash_buckets': (contract.DEFAULT_HASH_BUCKETS,
+                     'Id space of the hashing tokenization.'),
+    'ngram_max': (contract.DEFAULT_NGRAM_MAX,
+                  'Longest n-gram: 1 words, 2 adds bigrams, 3 trigrams.'),
+    'max_words': (contract.DEFAULT_MAX_WORDS,
+                  'Words of a review read at most.'),
+    'nb_smoothing': (contract.DEFAULT_NB_SMOOTHING,
+                     'Additive smoothing of the naive-Bayes ratios.'),
 }
+
+DEFAULT_HYPERPARAMETERS = {k: v for k, (v, _) in HYPERPARAMETERS.items()}
+DEFAULT_TOKENIZATION = {k: v for k, (v, _) in TOKENIZATION.items()}
 
 
 def _typed(default: Any, value: Any) -> Any:

@@ -22,7 +22,7 @@ def dag_settings(config: PipelineConfig) -> Dict[str, Any]:
   """Keyword arguments of the Airflow DAG (AirflowPipelineConfig's
   `airflow_dag_config`)."""
   return {
-      'schedule': config.schedule,
+      'schedule': config.airflow.schedule,
       'start_date': START_DATE,
       'catchup': False,
       # Runs share one ML Metadata store (SQLite) and one serving directory:

@@ -18,52 +18,46 @@ import atexit
 import logging
 import os
 import sys
-from typing import Dict, List, Optional, Protocol
+from typing import Dict, List
+
+from pipeline.configs import PipelineConfig
 
 S3_SCHEME = 's3://'
 
 
-class StorageSettings(Protocol):
-  """The fields of `PipelineConfig` this module reads."""
-  s3_endpoint: Optional[str]
-  s3_region: Optional[str]
-  output_dir: str
-  pipeline_root: str
-  data: Optional[str]
-
-
-def uses_s3(settings: StorageSettings) -> bool:
+def uses_s3(settings: PipelineConfig) -> bool:
   """Whether a run reads or writes S3 (or names an S3 endpoint)."""
-  locations = (settings.output_dir, settings.pipeline_root, settings.data or '')
-  return bool(settings.s3_endpoint) or any(
+  locations = (settings.output_dir, settings.pipeline_root,
+               settings.data.path or '')
+  return bool(settings.storage.s3_endpoint) or any(
       location.startswith(S3_SCHEME) for location in locations)
 
 
-def environment(settings: StorageSettings) -> Dict[str, str]:
+def environment(settings: PipelineConfig) -> Dict[str, str]:
   """Environment variables for TensorFlow's and boto3's S3 clients."""
   env = {}
-  if settings.s3_endpoint:
+  if settings.storage.s3_endpoint:
     # tensorflow-io takes the scheme from the URL (http:// for a plain
     # MinIO), boto3 too.
-    env['S3_ENDPOINT'] = settings.s3_endpoint
-    env['AWS_ENDPOINT_URL_S3'] = settings.s3_endpoint
-  if settings.s3_region:
-    env['AWS_REGION'] = settings.s3_region
+    env['S3_ENDPOINT'] = settings.storage.s3_endpoint
+    env['AWS_ENDPOINT_URL_S3'] = settings.storage.s3_endpoint
+  if settings.storage.s3_region:
+    env['AWS_REGION'] = settings.storage.s3_region
   return env
 
 
-def beam_args(settings: StorageSettings) -> List[str]:
+def beam_args(settings: PipelineConfig) -> List[str]:
   """Beam's flags for its S3 filesystem (it does not read the variables
   above on every runner: the flags travel with the job to its workers)."""
   args = []
-  if settings.s3_endpoint:
-    args.append(f'--s3_endpoint_url={settings.s3_endpoint}')
-  if settings.s3_region:
-    args.append(f'--s3_region_name={settings.s3_region}')
+  if settings.storage.s3_endpoint:
+    args.append(f'--s3_endpoint_url={settings.storage.s3_endpoint}')
+  if settings.storage.s3_region:
+    args.append(f'--s3_region_name={settings.storage.s3_region}')
   return args
 
 
-def apply_environment(settings: StorageSettings,
+def apply_environment(settings: PipelineConfig,
                       keep_existing: bool = False) -> None:
   """Sets `environment(settings)` in this process, before any S3 client is
   made (tensorflow-io reads it when it makes its first). `keep_existing`
@@ -74,7 +68,7 @@ def apply_environment(settings: StorageSettings,
       os.environ[name] = value
 
 
-def exit_with(status: int, settings: StorageSettings) -> None:
+def exit_with(status: int, settings: PipelineConfig) -> None:
   """Ends a runner's process with `status`: through `exit_now` when the run
   touched S3, as `sys.exit` otherwise."""
   if uses_s3(settings):

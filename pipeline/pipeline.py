@@ -5,7 +5,7 @@ directory first on sys.path when it loads a runner, and a `pipeline.py` here
 would shadow the `pipeline` package itself.
 """
 
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Union
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
@@ -37,11 +37,11 @@ def make_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
   """
   accuracy_threshold = tfma.MetricThreshold(
       value_threshold=tfma.GenericValueThreshold(
-          lower_bound={'value': config.min_accuracy}),
+          lower_bound={'value': config.evaluation.min_accuracy}),
       # Blessed only if no more than `max_accuracy_drop` below the baseline.
       change_threshold=tfma.GenericChangeThreshold(
           direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-          absolute={'value': -config.max_accuracy_drop}))
+          absolute={'value': -config.evaluation.max_accuracy_drop}))
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
           signature_name=contract.EXAMPLES_SIGNATURE,
@@ -113,22 +113,22 @@ def make_drift_checks(config: PipelineConfig
     which is the change in the label's mean.
   - Review length: the mean length in characters, as a relative change.
   """
-  low, high = 1 - config.max_length_change, 1 + config.max_length_change
+  low, high = 1 - config.retraining.max_length_change, 1 + config.retraining.max_length_change
   return custom_validation_config_pb2.CustomValidationConfig(
       feature_pair_validations=[
           _pair_check(
               contract.LABEL_KEY,
               'ABS(feature_test.num_stats.mean - feature_base.num_stats.mean)'
-              f' <= {config.max_label_drift:g}',
+              f' <= {config.retraining.max_label_drift:g}',
               'share of positive reviews moved by more than '
-              f'{config.max_label_drift:g} from the previous span'),
+              f'{config.retraining.max_label_drift:g} from the previous span'),
           _pair_check(
               contract.TEXT_KEY,
               'feature_test.string_stats.avg_length BETWEEN '
               f'feature_base.string_stats.avg_length * {low:g} AND '
               f'feature_base.string_stats.avg_length * {high:g}',
               'mean review length changed by more than '
-              f'{config.max_length_change:.0%} from the previous span'),
+              f'{config.retraining.max_length_change:.0%} from the previous span'),
       ])
 
 
@@ -144,7 +144,7 @@ def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
   return tfx.dsl.Resolver(
       strategy_class=resolvers.SpanWindowStrategy,
       config={'num_spans': num_spans, 'before_current': before_current,
-              'excluded_spans': list(config.excluded_spans)},
+              'excluded_spans': list(config.retraining.excluded_spans)},
       **{resolvers.CURRENT_KEY: current,
          resolvers.HISTORY_KEY: tfx.dsl.Channel(type=current.type)},
   ).with_id(node_id)
@@ -153,6 +153,7 @@ def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
 def create_pipeline(
     config: PipelineConfig,
     data: DataLocation,
+    beam_pipeline_args: Sequence[str],
     train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
     eval_config: Optional[Union[tfma.EvalConfig, RuntimeParameter]] = None,
     local_metadata: bool = True,
@@ -163,6 +164,8 @@ def create_pipeline(
   Args:
     config: the run's configuration.
     data: what ExampleGen reads; its `input_base` may be a RuntimeParameter.
+    beam_pipeline_args: the Beam flags of every Beam component; the runner
+      makes them from the Beam profile (orchestration/beam/profiles.py).
     train_args: defaults to training on `train` by epochs (see settings.py);
       may be a RuntimeParameter (JSON of TrainArgs) on Kubeflow.
     eval_config: defaults to `make_eval_config(config)`; may be a
@@ -180,24 +183,24 @@ def create_pipeline(
       executor returns a second time), so the Airflow DAG passes False.
   """
   range_config = None
-  if data.spans and config.span is not None:
+  if data.spans and config.retraining.span is not None:
     range_config = range_config_pb2.RangeConfig(
         static_range=range_config_pb2.StaticRange(
-            start_span_number=config.span, end_span_number=config.span))
+            start_span_number=config.retraining.span, end_span_number=config.retraining.span))
   example_gen = ImdbExampleGen(
       input_base=data.input_base,
       train_pattern=data.train_pattern,
       test_pattern=data.test_pattern,
-      eval_percent=config.eval_percent,
+      eval_percent=config.data.eval_percent,
       range_config=range_config)
   nodes: List = [example_gen]
 
   # The examples Transform, Trainer and Evaluator read: the span just
   # ingested, or a window of the latest spans.
   examples = example_gen.outputs['examples']
-  if custom_resolvers and data.spans and config.span_window > 1:
+  if custom_resolvers and data.spans and config.retraining.span_window > 1:
     span_window = _span_window(config, 'span_window_resolver', examples,
-                               config.span_window, before_current=False)
+                               config.retraining.span_window, before_current=False)
     nodes.append(span_window)
     examples = span_window.outputs[resolvers.HISTORY_KEY]
 
@@ -244,10 +247,10 @@ def create_pipeline(
   # these (on unchanged data the same one as last time, so that a re-run
   # stays cached). The Trainer decides whether its tokenization fits.
   base_model = None
-  if custom_resolvers and config.training['warm_start']:
+  if custom_resolvers and config.training.warm_start:
     base_model_resolver = tfx.dsl.Resolver(
         strategy_class=resolvers.LatestBlessedModelFromOtherDataStrategy,
-        config={'num_spans': config.span_window if data.spans else 1},
+        config={'num_spans': config.retraining.span_window if data.spans else 1},
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(
             type=tfx.types.standard_artifacts.ModelBlessing),
@@ -290,8 +293,8 @@ def create_pipeline(
           filesystem=tfx.proto.PushDestination.Filesystem(
               base_directory=config.serving_dir)),
       custom_config={
-          pusher_executor.PUSH_IDENTICAL_KEY: config.push_identical_model,
-          pusher_executor.KEEP_VERSIONS_KEY: config.keep_versions,
+          pusher_executor.PUSH_IDENTICAL_KEY: config.retraining.push_identical_model,
+          pusher_executor.KEEP_VERSIONS_KEY: config.retraining.keep_versions,
       }).with_id('Pusher')
 
   nodes += [transform, trainer, model_resolver, evaluator, pusher]
@@ -299,8 +302,8 @@ def create_pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
       components=nodes,
-      enable_cache=config.enable_cache,
+      enable_cache=config.retraining.enable_cache,
       metadata_connection_config=(
           tfx.orchestration.metadata.sqlite_metadata_connection_config(
               config.metadata_path) if local_metadata else None),
-      beam_pipeline_args=config.beam_pipeline_args)
+      beam_pipeline_args=list(beam_pipeline_args))

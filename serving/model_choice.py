@@ -4,14 +4,14 @@ import argparse
 import os
 from typing import Optional
 
-from pipeline import configs as config_lib
+import contract
 from contract import serving_directory
 
 
 def add_output_dir_argument(parser: argparse.ArgumentParser) -> None:
   parser.add_argument(
       '--output-dir', default=os.environ.get(
-          'OUTPUT_DIR', config_lib.PipelineConfig.output_dir),
+          'OUTPUT_DIR', contract.DEFAULT_OUTPUT_DIR),
       help='The pipeline\'s output directory; its serving/ holds the pushed '
       'versions (env OUTPUT_DIR, default outputs/).')
 
@@ -31,8 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serving_dir(args: argparse.Namespace) -> str:
-  return config_lib.PipelineConfig(
-      output_dir=config_lib.absolute(args.output_dir)).serving_dir
+  return serving_directory.serving_dir_of(os.path.abspath(args.output_dir))
 
 
 def model_dir(args: argparse.Namespace) -> str:

@@ -16,19 +16,17 @@ mapping is tested without running anything.
   dataflow  Google Cloud Dataflow.
 """
 
-from typing import List, Optional, Protocol, Sequence
+from typing import List, Mapping, Optional, Sequence, Tuple
 
-DIRECT, LOCAL, PORTABLE, FLINK, SPARK, DATAFLOW = (
-    'direct', 'local', 'portable', 'flink', 'spark', 'dataflow')
-PROFILES = (DIRECT, LOCAL, PORTABLE, FLINK, SPARK, DATAFLOW)
+from orchestration import object_storage
+# The profiles' names and the loopback cluster's addresses are declared with
+# the settings; re-exported for the cluster and the tests.
+from pipeline.configs import (  # pylint: disable=unused-import
+    BEAM_PROFILES as PROFILES, DEFAULT_JOB_ENDPOINT, DEFAULT_JOB_PORT,
+    DEFAULT_WORKER_POOL, DEFAULT_WORKER_POOL_PORT, LOOPBACK, PipelineConfig)
+from pipeline import configs as config_lib
 
-# `make beam-cluster` serves here (orchestration/beam/cluster.py), and the
-# portable profile looks here unless told otherwise. Beam's own defaults.
-LOOPBACK = '127.0.0.1'
-DEFAULT_JOB_PORT = 8099
-DEFAULT_WORKER_POOL_PORT = 50000
-DEFAULT_JOB_ENDPOINT = f'{LOOPBACK}:{DEFAULT_JOB_PORT}'
-DEFAULT_WORKER_POOL = f'{LOOPBACK}:{DEFAULT_WORKER_POOL_PORT}'
+DIRECT, LOCAL, PORTABLE, FLINK, SPARK, DATAFLOW = PROFILES
 
 
 # Beam 2.59's PortableRunner (Flink's and Spark's runners too) puts its job
@@ -41,46 +39,28 @@ class BeamProfileError(ValueError):
   """A profile lacks a setting it needs, or the settings contradict."""
 
 
-class BeamSettings(Protocol):
-  """What a profile reads: the fields of `PipelineConfig` of the same names."""
-  beam_profile: str
-  beam_direct_num_workers: int
-  beam_workers: int
-  beam_job_endpoint: str
-  beam_worker_pool: str
-  flink_master: Optional[str]
-  spark_master: Optional[str]
-  beam_temp_location: Optional[str]
-  gcp_project: Optional[str]
-  gcp_region: Optional[str]
-  beam_machine_type: Optional[str]
-  image: str
-  output_dir: str
-  extra_beam_args: List[str]
-
-
 def _names_runner(args: Sequence[str]) -> bool:
   return any(arg.startswith('--runner=') for arg in args)
 
 
-def _required(settings: BeamSettings, field: str, flag: str) -> str:
-  value = getattr(settings, field)
+def _required(settings: PipelineConfig, field: str, flag: str) -> str:
+  value = getattr(settings.beam, field)
   if not value:
     raise BeamProfileError(
-        f'BEAM_PROFILE={settings.beam_profile} needs {flag} '
+        f'BEAM_PROFILE={settings.beam.profile} needs {flag} '
         f'(env {field.upper()})')
   return value
 
 
-def _workers(settings: BeamSettings) -> int:
-  if settings.beam_workers < 1:
+def _workers(settings: PipelineConfig) -> int:
+  if settings.beam.workers < 1:
     raise BeamProfileError(
         f'--beam-workers (env BEAM_WORKERS) must be at least 1, not '
-        f'{settings.beam_workers}')
-  return settings.beam_workers
+        f'{settings.beam.workers}')
+  return settings.beam.workers
 
 
-def _docker_environment(settings: BeamSettings) -> List[str]:
+def _docker_environment(settings: PipelineConfig) -> List[str]:
   # Flink's and Spark's task managers start the Python SDK harness from this
   # image: it must hold the locked dependencies and this project (README,
   # "Running on a cluster"). BEAM_ARGS=--environment_type=EXTERNAL ... points
@@ -88,23 +68,23 @@ def _docker_environment(settings: BeamSettings) -> List[str]:
   # (As `--sdk_container_image` it also tells TFX that the workers have TFX:
   # it stages no copy of its own sources then.)
   return ['--environment_type=DOCKER',
-          f'--sdk_container_image={settings.image}']
+          f'--sdk_container_image={settings.kubeflow.image}']
 
 
-def _profile_args(settings: BeamSettings) -> List[str]:
-  profile = settings.beam_profile
+def _profile_args(settings: PipelineConfig) -> List[str]:
+  profile = settings.beam.profile
   if profile == DIRECT:
     return ['--runner=DirectRunner', '--direct_running_mode=in_memory',
-            f'--direct_num_workers={settings.beam_direct_num_workers}']
+            f'--direct_num_workers={settings.beam.direct_num_workers}']
   if profile == LOCAL:
     return ['--runner=DirectRunner', '--direct_running_mode=multi_processing',
             f'--direct_num_workers={_workers(settings)}']
   if profile == PORTABLE:
     return ['--runner=PortableRunner',
-            f'--job_endpoint={settings.beam_job_endpoint}',
+            f'--job_endpoint={settings.beam.job_endpoint}',
             f'--job_server_timeout={_JOB_SERVER_TIMEOUT_S}',
             '--environment_type=EXTERNAL',
-            f'--environment_config={settings.beam_worker_pool}',
+            f'--environment_config={settings.beam.worker_pool}',
             # Worker processes per job (`make beam-cluster`'s job service)
             # or per task manager (Flink's and Spark's job servers).
             f'--sdk_worker_parallelism={_workers(settings)}']
@@ -122,7 +102,7 @@ def _profile_args(settings: BeamSettings) -> List[str]:
             f'--job_server_timeout={_JOB_SERVER_TIMEOUT_S}'
            ] + _docker_environment(settings)
   if profile == DATAFLOW:
-    temp_location = settings.beam_temp_location or (
+    temp_location = settings.beam.temp_location or (
         f'{settings.output_dir.rstrip("/")}/beam/tmp'
         if settings.output_dir.startswith('gs://') else None)
     if not temp_location:
@@ -138,29 +118,43 @@ def _profile_args(settings: BeamSettings) -> List[str]:
             # The workers run this image (the project and the locked
             # dependencies, on Beam's SDK container); nothing is pip-installed
             # on them at start.
-            f'--sdk_container_image={settings.image}',
+            f'--sdk_container_image={settings.kubeflow.image}',
             '--sdk_location=container']
-    if settings.beam_machine_type:
-      args.append(f'--machine_type={settings.beam_machine_type}')
+    if settings.beam.machine_type:
+      args.append(f'--machine_type={settings.beam.machine_type}')
     return args
   raise BeamProfileError(
       f'unknown BEAM_PROFILE {profile!r}; one of {", ".join(PROFILES)}')
 
 
-def pipeline_args(settings: BeamSettings,
-                  storage_args: Sequence[str] = ()) -> List[str]:
-  """The Beam pipeline flags of the settings' profile, then `storage_args`
-  (object storage, whatever the runner), then the user's own.
+def pipeline_args(settings: PipelineConfig) -> List[str]:
+  """The Beam pipeline flags of the settings' profile, then object storage's
+  (whatever the runner), then the user's own.
 
   With the default profile, user flags that name a `--runner=` replace the
   profile's flags (they describe a runner of their own); with any other
   profile that is a contradiction and an error.
   """
-  extra = list(settings.extra_beam_args)
+  storage_args = object_storage.beam_args(settings)
+  extra = list(settings.beam.extra_args)
   if _names_runner(extra):
-    if settings.beam_profile != DIRECT:
+    if settings.beam.profile != DIRECT:
       raise BeamProfileError(
           f'BEAM_ARGS names a --runner= and BEAM_PROFILE='
-          f'{settings.beam_profile} names one too; drop one of them')
-    return list(storage_args) + extra
-  return _profile_args(settings) + list(storage_args) + extra
+          f'{settings.beam.profile} names one too; drop one of them')
+    return storage_args + extra
+  return _profile_args(settings) + storage_args + extra
+
+
+def configured(argv: Optional[Sequence[str]] = None,
+               environ: Optional[Mapping[str, str]] = None
+               ) -> Tuple[PipelineConfig, List[str]]:
+  """A runner's configuration from its flags and environment, with the Beam
+  flags of its profile. A profile missing a setting is a usage error (exit
+  status 2), before anything heavy is imported."""
+  parser = config_lib.parser(environ)
+  config = config_lib.from_args(argv, environ)
+  try:
+    return config, pipeline_args(config)
+  except BeamProfileError as e:
+    parser.error(str(e))

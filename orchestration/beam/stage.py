@@ -18,6 +18,7 @@ from typing import Dict
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from pipeline import configs as config_lib
 from pipeline import data
+from orchestration.beam import profiles as beam_profiles
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 # The Beam components and what they need upstream (the schema, and the
@@ -35,7 +36,8 @@ def create_stage(config: config_lib.PipelineConfig,
   # pylint: enable=g-import-not-at-top
   # Without the drift check: it needs the previous span's statistics
   # resolver, which is not a Beam component.
-  full = imdb_pipeline.create_pipeline(config, location, drift_check=False)
+  full = imdb_pipeline.create_pipeline(
+      config, location, beam_profiles.pipeline_args(config), drift_check=False)
   components = [c for c in full.components if c.id in STAGE_COMPONENTS]
   for component in components:
     # Forget the cut-off consumers (Trainer, Evaluator): a pipeline must hold
@@ -46,9 +48,9 @@ def create_stage(config: config_lib.PipelineConfig,
       pipeline_name=full.pipeline_info.pipeline_name,
       pipeline_root=full.pipeline_info.pipeline_root,
       components=components,
-      enable_cache=config.enable_cache,
+      enable_cache=config.retraining.enable_cache,
       metadata_connection_config=full.metadata_connection_config,
-      beam_pipeline_args=config.beam_pipeline_args)
+      beam_pipeline_args=full.beam_pipeline_args)
 
 
 def run(config: config_lib.PipelineConfig,
@@ -67,7 +69,7 @@ def run(config: config_lib.PipelineConfig,
 def main(argv=None) -> int:
   config = config_lib.from_args(argv)
   try:
-    location = data.resolve(config.data, config.data_cache_dir)
+    location = data.resolve(config.data.path, config.data.cache_dir)
   except data.DataSourceError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2

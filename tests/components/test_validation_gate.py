@@ -79,7 +79,8 @@ def test_out_of_domain_values_stop_the_run_naming_split_and_feature(tmp_path):
 
 def _drift(tmp_path, new_frame, previous_frame, **settings):
   """Runs the real DistributionValidator executor, new span vs previous."""
-  config = config_lib.PipelineConfig(**settings)
+  config = config_lib.PipelineConfig(
+      retraining=config_lib.RetrainingSettings(**settings))
   new = _statistics(tmp_path, 'new', {'train': new_frame})
   baseline = ([_statistics(tmp_path, 'previous', {'train': previous_frame})]
               if previous_frame is not None else [])

@@ -16,6 +16,7 @@ from helpers import imdb_data
 from kubeflow import client
 from kubeflow import runner
 from kubeflow import serving
+from orchestration.beam import profiles as beam_profiles
 import contract
 from pipeline import configs as config_lib
 from pipeline import data
@@ -87,7 +88,8 @@ def test_spec_is_written_where_make_kubeflow_documents(compiled):
 def test_spec_has_every_local_component_with_the_same_dependencies(compiled):
   config, _, spec = compiled
   local = imdb_pipeline.create_pipeline(
-      config, data.locate(DATA), custom_resolvers=False)
+      config, data.locate(DATA), beam_profiles.pipeline_args(config),
+      custom_resolvers=False)
   local_ids = {c.id for c in local.components}
   tasks = _task_dependencies(spec)
   # Resolvers compile to one task per resolved channel.
@@ -154,7 +156,7 @@ def test_beam_args_and_resources_come_from_the_configuration(compiled):
   assert '--runner=FlinkRunner' in ' '.join(transform['args'])
   assert '--flink_master=f:8081' in ' '.join(transform['args'])
   assert '--runner=DirectRunner' not in ' '.join(transform['args'])
-  cpu, memory = config.component_resources['Transform']
+  cpu, memory = config.kubeflow.component_resources['Transform']
   assert transform['resources'] == {'cpuLimit': cpu, 'memoryLimit': memory}
 
 
@@ -172,9 +174,9 @@ def test_runtime_parameters_are_exposed_with_defaults(compiled):
   [accuracy] = [m for spec_ in eval_config.metrics_specs for m in spec_.metrics
                 if m.class_name == 'BinaryAccuracy']
   threshold = accuracy.per_slice_thresholds[0].threshold
-  assert threshold.value_threshold.lower_bound.value == config.min_accuracy
+  assert threshold.value_threshold.lower_bound.value == config.evaluation.min_accuracy
   assert threshold.change_threshold.absolute.value == pytest.approx(
-      -config.max_accuracy_drop)
+      -config.evaluation.max_accuracy_drop)
   assert spec.root.dag.tasks['Evaluator'].inputs.parameters[
       'eval_config'].component_input_parameter == 'eval_config'
   example_gen = spec.root.dag.tasks['ImdbExampleGen']
@@ -345,7 +347,7 @@ def test_image_installs_the_lock_file_and_sets_legacy_keras():
       'requirements.lock' in dockerfile
   assert 'TF_USE_LEGACY_KERAS=1' in dockerfile
   assert 'WORKDIR /app' in dockerfile
-  assert config_lib.PipelineConfig().source_root_in_image == '/app'
+  assert config_lib.PipelineConfig().kubeflow.source_root_in_image == '/app'
   # The final stage starts from a clean base: uv stays in the build stage.
   final_stage = dockerfile.split('\nFROM ')[-1]
   assert 'uv' not in final_stage.replace('/opt/venv', '')

@@ -22,6 +22,7 @@ from tfx.types import standard_artifacts
 
 from helpers import imdb_data
 from orchestration import airflow_launcher
+from orchestration.beam import profiles as beam_profiles
 from pipeline import configs as config_lib
 from pipeline import data
 from pipeline import pipeline as imdb_pipeline
@@ -38,14 +39,14 @@ LOGICAL_DATE = datetime.datetime(2024, 6, 3, 4, 30)
 
 
 def test_schedule_comes_from_the_flag_or_the_environment():
-  assert (config_lib.from_args([], environ={}).schedule
-          == config_lib.PipelineConfig().schedule)
+  assert (config_lib.from_args([], environ={}).airflow.schedule
+          == config_lib.PipelineConfig().airflow.schedule)
   from_environment = config_lib.from_args(
       [], environ={'RETRAIN_SCHEDULE': SCHEDULE})
-  assert from_environment.schedule == SCHEDULE
+  assert from_environment.airflow.schedule == SCHEDULE
   from_flag = config_lib.from_args(['--schedule', '@hourly'],
                                    environ={'RETRAIN_SCHEDULE': SCHEDULE})
-  assert from_flag.schedule == '@hourly'
+  assert from_flag.airflow.schedule == '@hourly'
 
 
 def test_dag_settings_follow_the_configuration():
@@ -151,7 +152,8 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
 def test_proto_parameters_reach_airflow_tasks_as_protos(tmp_path):
   config = config_lib.from_args(['--output-dir', str(tmp_path)], environ={})
   pipeline = imdb_pipeline.create_pipeline(
-      config, data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz'))
+      config, data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz'),
+      beam_profiles.pipeline_args(config))
   airflow_launcher.resolve_proto_placeholders(pipeline)
   [validator] = [c for c in pipeline.components
                  if c.id == 'DistributionValidator']

@@ -20,7 +20,7 @@ OUTPUTS_SCRIPT = os.path.join(imdb_data.PROJECT_ROOT, 'tests', 'helpers',
 
 
 def _args(argv=(), **environ):
-  return config_lib.from_args(list(argv), environ=environ).beam_pipeline_args
+  return beam_profiles.configured(list(argv), environ=environ)[1]
 
 
 def _runners(args):
@@ -86,16 +86,16 @@ def test_dataflow_profile_takes_cloud_settings():
 ])
 def test_missing_setting_is_a_usage_error_naming_it(argv, missing, capsys):
   with pytest.raises(SystemExit):
-    config_lib.from_args(argv, environ={})
+    beam_profiles.configured(argv, environ={})
   assert missing in capsys.readouterr().err
 
 
 def test_unknown_profile_or_bad_worker_count_is_a_usage_error(capsys):
   with pytest.raises(SystemExit):
-    config_lib.from_args([], environ={'BEAM_PROFILE': 'dask'})
+    beam_profiles.configured([], environ={'BEAM_PROFILE': 'dask'})
   assert "unknown BEAM_PROFILE 'dask'" in capsys.readouterr().err
   with pytest.raises(SystemExit):
-    config_lib.from_args([], environ={'BEAM_WORKERS': 'two'})
+    beam_profiles.configured([], environ={'BEAM_WORKERS': 'two'})
   assert '--beam-workers' in capsys.readouterr().err
 
 
@@ -116,7 +116,7 @@ def test_every_profile_names_exactly_one_runner():
 
 def test_a_runner_in_beam_args_contradicts_a_chosen_profile(capsys):
   with pytest.raises(SystemExit):
-    config_lib.from_args([], environ={'BEAM_PROFILE': 'local',
+    beam_profiles.configured([], environ={'BEAM_PROFILE': 'local',
                                       'BEAM_ARGS': '--runner=FlinkRunner'})
   assert 'BEAM_ARGS names a --runner=' in capsys.readouterr().err
 

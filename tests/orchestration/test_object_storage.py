@@ -17,6 +17,7 @@ from helpers import pipeline_run
 import contract
 from pipeline import configs as config_lib
 from orchestration import object_storage
+from orchestration.beam import profiles as beam_profiles
 
 ENDPOINT = 'http://127.0.0.1:9000'
 # moto accepts any credentials; they reach the pipeline the way real ones
@@ -37,7 +38,7 @@ def test_endpoint_and_region_reach_tensorflow_boto3_and_beam():
   assert object_storage.environment(config) == {
       'S3_ENDPOINT': ENDPOINT, 'AWS_ENDPOINT_URL_S3': ENDPOINT,
       'AWS_REGION': 'eu-west-3'}
-  args = config.beam_pipeline_args
+  args = beam_profiles.pipeline_args(config)
   storage = [f'--s3_endpoint_url={ENDPOINT}', '--s3_region_name=eu-west-3']
   # After the profile's flags, before the user's (which win).
   assert args[-3:] == storage + ['--direct_num_workers=2']
@@ -49,14 +50,15 @@ def test_endpoint_and_region_reach_tensorflow_boto3_and_beam():
 def test_settings_come_from_the_environment_too():
   config = _config(S3_ENDPOINT=ENDPOINT, AWS_REGION='us-west-2',
                    ARTIFACT_ROOT='s3://b/root')
-  assert (config.s3_endpoint, config.s3_region) == (ENDPOINT, 'us-west-2')
+  assert (config.storage.s3_endpoint, config.storage.s3_region) == (
+      ENDPOINT, 'us-west-2')
   assert config.pipeline_root == 's3://b/root/imdb_sentiment'
 
 
 def test_no_object_storage_adds_nothing():
   config = _config()
   assert object_storage.environment(config) == {}
-  assert not any(a.startswith('--s3_') for a in config.beam_pipeline_args)
+  assert not any(a.startswith('--s3_') for a in beam_profiles.pipeline_args(config))
   assert not object_storage.uses_s3(config)
   assert config.pipeline_root == os.path.join(
       config.output_dir, 'pipeline_root', 'imdb_sentiment')

@@ -13,13 +13,17 @@ from pipeline import configs as config_lib
 from pipeline import data
 from pipeline import pipeline as imdb_pipeline
 import local_runner
+from orchestration.beam import profiles as beam_profiles
+
+# What a runner passes on; Beam does not run in these tests.
+BEAM_ARGS = ['--runner=DirectRunner']
 
 
 def test_environment_sets_data_and_output_dir(tmp_path):
   config = config_lib.from_args([], environ={
       'IMDB_DATA': str(tmp_path / 'a.tar.gz'),
       'OUTPUT_DIR': str(tmp_path / 'out')})
-  assert config.data == str(tmp_path / 'a.tar.gz')
+  assert config.data.path == str(tmp_path / 'a.tar.gz')
   assert config.output_dir == str(tmp_path / 'out')
   for path in (config.pipeline_root, config.metadata_path, config.serving_dir):
     assert path.startswith(str(tmp_path / 'out') + os.sep)
@@ -38,7 +42,7 @@ def test_flags_override_environment_and_reach_custom_configs(tmp_path):
   # The Trainer sizes its embedding from the same vocabulary settings.
   assert config.trainer_custom_config['vocabulary_size'] == 500
   assert config.trainer_custom_config['epochs'] == 2
-  assert config.push_identical_model
+  assert config.retraining.push_identical_model
 
 
 def test_tokenization_and_embedding_flags(tmp_path):
@@ -65,11 +69,11 @@ def test_unknown_tokenization_is_a_usage_error(capsys):
 def test_default_output_dir_is_outputs_in_the_project():
   config = config_lib.from_args([], environ={})
   assert config.output_dir == os.path.join(imdb_data.PROJECT_ROOT, 'outputs')
-  assert config.data is None
+  assert config.data.path is None
 
 
 def test_beam_runner_is_always_explicit():
-  args = config_lib.PipelineConfig().beam_pipeline_args
+  args = beam_profiles.pipeline_args(config_lib.PipelineConfig())
   assert '--runner=DirectRunner' in args
   assert any(a.startswith('--direct_running_mode=') for a in args)
 
@@ -77,7 +81,7 @@ def test_beam_runner_is_always_explicit():
 def test_create_pipeline_wires_every_component(tmp_path):
   config = config_lib.from_args(['--output-dir', str(tmp_path)], environ={})
   location = data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz')
-  pipeline = imdb_pipeline.create_pipeline(config, location)
+  pipeline = imdb_pipeline.create_pipeline(config, location, BEAM_ARGS)
   ids = [c.id for c in pipeline.components]
   assert set(ids) == {
       'ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator',
@@ -90,7 +94,7 @@ def test_create_pipeline_wires_every_component(tmp_path):
   assert by_id['DistributionValidator'] in by_id[
       'ValidationGate'].upstream_nodes
   assert by_id['warm_start_model_resolver'] in by_id['Trainer'].upstream_nodes
-  assert pipeline.beam_pipeline_args == config.beam_pipeline_args
+  assert pipeline.beam_pipeline_args == BEAM_ARGS
   assert pipeline.pipeline_info.pipeline_root == config.pipeline_root
 
 
@@ -100,7 +104,7 @@ def test_spans_window_feeds_transform_trainer_evaluator_and_pusher(tmp_path):
        '--exclude-span', '2', '--no-warm-start'], environ={})
   location = data.DataLocation('/data', 'span-{SPAN}.tar.gz',
                                'span-{SPAN}.tar.gz', spans=True)
-  pipeline = imdb_pipeline.create_pipeline(config, location)
+  pipeline = imdb_pipeline.create_pipeline(config, location, BEAM_ARGS)
   by_id = {c.id: c for c in pipeline.components}
   window = by_id['span_window_resolver']
   assert window._config == {  # pylint: disable=protected-access
@@ -119,14 +123,15 @@ def test_kubeflow_pipelines_get_only_stock_resolvers(tmp_path):
   location = data.DataLocation('/data', 'span-{SPAN}.tar.gz',
                                'span-{SPAN}.tar.gz', spans=True)
   ids = {c.id for c in imdb_pipeline.create_pipeline(
-      config, location, custom_resolvers=False).components}
+      config, location, BEAM_ARGS, custom_resolvers=False).components}
   assert ids.isdisjoint({'span_window_resolver', 'previous_span_resolver',
                          'warm_start_model_resolver', 'DistributionValidator'})
 
 
 def test_eval_config_judges_both_heads_and_gates_on_sentiment():
   eval_config = imdb_pipeline.make_eval_config(
-      config_lib.PipelineConfig(min_accuracy=0.7, max_accuracy_drop=0.02))
+      config_lib.PipelineConfig(evaluation=config_lib.EvaluationSettings(
+          min_accuracy=0.7, max_accuracy_drop=0.02)))
   [spec] = eval_config.model_specs
   assert dict(spec.label_keys) == {
       contract.PROBABILITY_OUTPUT_KEY: contract.LABEL_KEY,
@@ -175,11 +180,11 @@ def test_bad_data_fails_before_tensorflow_is_imported(tmp_path):
 def test_beam_args_extend_or_replace_the_direct_runner():
   extended = config_lib.from_args(['--beam-arg=--direct_num_workers=2'],
                                   environ={})
-  assert extended.beam_pipeline_args[0] == '--runner=DirectRunner'
-  assert extended.beam_pipeline_args[-1] == '--direct_num_workers=2'
+  assert beam_profiles.pipeline_args(extended)[0] == '--runner=DirectRunner'
+  assert beam_profiles.pipeline_args(extended)[-1] == '--direct_num_workers=2'
   replaced = config_lib.from_args(
       [], environ={'BEAM_ARGS': '--runner=FlinkRunner --flink_master=h:8081'})
-  assert replaced.beam_pipeline_args == ['--runner=FlinkRunner',
+  assert beam_profiles.pipeline_args(replaced) == ['--runner=FlinkRunner',
                                          '--flink_master=h:8081']
 
 
@@ -187,7 +192,7 @@ def test_object_storage_paths_are_kept_as_uris():
   config = config_lib.from_args(
       ['--output-dir', 'gs://b/imdb', '--data', 's3://b/aclImdb'], environ={})
   assert config.pipeline_root == 'gs://b/imdb/pipeline_root/imdb_sentiment'
-  assert data.locate(config.data) == data.DataLocation(
+  assert data.locate(config.data.path) == data.DataLocation(
       's3://b/aclImdb', 'train/*/*.txt', 'test/*/*.txt')
   assert data.locate('gs://b/x/aclImdb_v1.tar.gz') == data.DataLocation(
       'gs://b/x', 'aclImdb_v1.tar.gz', 'aclImdb_v1.tar.gz')
@@ -196,9 +201,9 @@ def test_object_storage_paths_are_kept_as_uris():
 def test_resources_flag_overrides_per_component():
   config = config_lib.from_args(['--resources', 'Trainer=4,16',
                                  '--resources', 'Pusher=0.5,1'], environ={})
-  assert config.component_resources['Trainer'] == (4.0, 16.0)
-  assert config.component_resources['Pusher'] == (0.5, 1.0)
-  assert config.component_resources['Transform'] == (
-      config_lib.PipelineConfig().component_resources['Transform'])
+  assert config.kubeflow.component_resources['Trainer'] == (4.0, 16.0)
+  assert config.kubeflow.component_resources['Pusher'] == (0.5, 1.0)
+  assert config.kubeflow.component_resources['Transform'] == (
+      config_lib.PipelineConfig().kubeflow.component_resources['Transform'])
   with pytest.raises(SystemExit):
     config_lib.from_args(['--resources', 'Trainer=lots'], environ={})

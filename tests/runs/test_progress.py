@@ -196,10 +196,10 @@ def test_without_a_terminal_there_is_no_running_line():
 
 def test_verbose_from_the_flag_or_the_environment():
   from pipeline import configs as config_lib  # pylint: disable=g-import-not-at-top
-  assert not config_lib.from_args([], environ={}).verbose
-  assert config_lib.from_args(['-v'], environ={}).verbose
-  assert config_lib.from_args(['--verbose'], environ={}).verbose
-  assert config_lib.from_args([], environ={'VERBOSE': '1'}).verbose
-  assert not config_lib.from_args([], environ={'VERBOSE': '0'}).verbose
+  assert not config_lib.from_args([], environ={}).local.verbose
+  assert config_lib.from_args(['-v'], environ={}).local.verbose
+  assert config_lib.from_args(['--verbose'], environ={}).local.verbose
+  assert config_lib.from_args([], environ={'VERBOSE': '1'}).local.verbose
+  assert not config_lib.from_args([], environ={'VERBOSE': '0'}).local.verbose
   config = config_lib.from_args(['--output-dir', '/tmp/o'], environ={})
   assert config.runs_dir == '/tmp/o/runs'
