@@ -44,8 +44,10 @@ airflow-dag-test: airflow-venv
 	AIRFLOW_VENV=$(AIRFLOW_VENV) scripts/airflow.sh db migrate
 	AIRFLOW_VENV=$(AIRFLOW_VENV) scripts/airflow.sh dags test imdb_sentiment $(ARGS)
 
-run: venv
-	$(PY) local_runner.py $(ARGS)
+# make reports any failure as status 2; scripts/run.sh (what cron should
+# call) keeps the runner's own status: 1 failed, 2 bad settings, 3 busy.
+run:
+	@VENV=$(VENV) scripts/run.sh $(ARGS)
 
 # Serves outputs/serving/imdb_sentiment (OUTPUT_DIR to change) on
 # http://127.0.0.1:$(SERVE_PORT) with TF Serving's REST API, following new
