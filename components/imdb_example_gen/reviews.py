@@ -6,9 +6,12 @@ Layout: `<split>/<pos|neg>/<ID>_<RATING>.txt`. Anything else in the tree
 (`unsup/`, `urls_*.txt`, `*.feat`, the README) is ignored.
 
 Bad input fails the run with a `ReviewDataError` naming the file and the
-problem. A review that is not valid UTF-8 is an error too, not a skip: the
-official data is all UTF-8, so such a file means a corrupt copy, and silently
-dropping reviews would change the data a model is trained and judged on.
+problem. Suspicious input is an error too, never a silent skip, because the
+official data has none of it and silently dropping or doubling reviews would
+change the data a model is trained and judged on: a review that is not valid
+UTF-8 or is empty (a damaged copy), the same review id twice in a split
+(`0_10.txt` beside `0_7.txt` in `train/pos`), and an archive member whose
+name is absolute or climbs out with `..` (a damaged or crafted archive).
 """
 
 import dataclasses
@@ -16,7 +19,7 @@ import hashlib
 import itertools
 import tarfile
 import zlib
-from typing import Iterator, List, Sequence
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -63,18 +66,48 @@ def parse_review(source: str, split: str, label_dir: str, file_name: str,
   if not 1 <= rating <= 10:
     raise ReviewDataError(f'{source}: rating {rating} is not in 1..10')
   try:
-    content.decode('utf-8')
+    text = content.decode('utf-8')
   except UnicodeDecodeError as e:
     raise ReviewDataError(
         f'{source}: not valid UTF-8 at byte {e.start} ({e.reason})') from e
+  if not text.strip():
+    raise ReviewDataError(f'{source}: empty review')
   return Review(review_id=f'{split}/{label_dir}/{review_id}',
                 label=LABEL_DIRECTORIES[label_dir], rating=rating,
                 text=content)
 
 
+class _UniqueReviewIds:
+  """Fails on a second file with the review id of an earlier one."""
+
+  def __init__(self, split: str):
+    self._split = split
+    self._first: Dict[Tuple[str, str], str] = {}
+
+  def check(self, source: str, label_dir: str, file_name: str) -> None:
+    match = FILE_NAME.match(file_name)
+    if not match:
+      return  # parse_review names the bad file name
+    key = (label_dir, match.group(1))
+    first = self._first.setdefault(key, source)
+    if first != source:
+      raise ReviewDataError(
+          f'{source}: review id {self._split}/{label_dir}/{match.group(1)} '
+          f'again (first in {first}); each review must appear once')
+
+
 def list_review_files(paths: List[str], split: str) -> List[str]:
-  """The review files of `split` among `paths` (plain files, not archives)."""
-  return sorted(p for p in paths if review_location(p, split))
+  """The review files of `split` among `paths` (plain files, not archives);
+  ReviewDataError if a review id appears twice."""
+  files = sorted(p for p in paths if review_location(p, split))
+  unique = _UniqueReviewIds(split)
+  for path in files:
+    unique.check(path, *review_location(path, split))
+  return files
+
+
+def _unsafe_member_name(name: str) -> bool:
+  return name.startswith('/') or '..' in name.split('/')
 
 
 def read_review_file(path: str, split: str) -> Review:
@@ -86,17 +119,23 @@ def read_review_file(path: str, split: str) -> Review:
 def iter_archive_reviews(archive_path: str, split: str) -> Iterator[Review]:
   """Streams the reviews of `split` out of a .tar.gz, in archive order."""
   found = 0
+  unique = _UniqueReviewIds(split)
   try:
     with tf.io.gfile.GFile(archive_path, 'rb') as raw, tarfile.open(
         fileobj=raw, mode='r|gz') as archive:
       for member in archive:
+        if _unsafe_member_name(member.name):
+          raise ReviewDataError(
+              f'{archive_path}:{member.name}: member name is absolute or '
+              'climbs out with ..; a damaged or crafted archive')
         location = review_location(member.name, split)
         if not member.isfile() or not location:
           continue
+        source = f'{archive_path}:{member.name}'
+        unique.check(source, *location)
         content = archive.extractfile(member).read()
         found += 1
-        yield parse_review(f'{archive_path}:{member.name}', split, *location,
-                           content)
+        yield parse_review(source, split, *location, content)
   except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
     raise ReviewDataError(
         f'{archive_path}: corrupt or truncated archive ({e})') from e

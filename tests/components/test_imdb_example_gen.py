@@ -1,6 +1,7 @@
 """ImdbExampleGen: parsing, splitting and every bad-input case."""
 
 import glob
+import io
 import os
 import tarfile
 
@@ -100,6 +101,45 @@ def test_archive_without_reviews_is_an_error(tmp_path):
                                     {'README': b'nothing here'})
   with pytest.raises(reviews.ReviewDataError,
                      match='empty.tar.gz: no reviews found under train'):
+    list(reviews.iter_archive_reviews(archive, 'train'))
+
+
+def test_empty_review_is_an_error_naming_the_file():
+  with pytest.raises(reviews.ReviewDataError, match='x.txt: empty review'):
+    reviews.parse_review('x.txt', 'train', 'pos', '1_9.txt', b' \n\t')
+
+
+def test_a_review_id_twice_in_a_split_is_an_error_naming_both(tmp_path):
+  files = imdb_data.generated_corpus({'train': 2, 'test': 1})
+  files['train/pos/0_10.txt'] = files['train/pos/0_7.txt'] = b'Twice.'
+  archive = imdb_data.write_archive(str(tmp_path / 'a.tar.gz'), files)
+  with pytest.raises(reviews.ReviewDataError,
+                     match=r'0_7.txt: review id train/pos/0 again \(first in '
+                     r'.*0_10.txt\)'):
+    list(reviews.iter_archive_reviews(archive, 'train'))
+  tree = imdb_data.write_tree(str(tmp_path / 'tree'), files)
+  paths = [os.path.join(folder, name)
+           for folder, _, names in os.walk(tree) for name in names]
+  with pytest.raises(reviews.ReviewDataError,
+                     match='review id train/pos/0 again'):
+    reviews.list_review_files(paths, 'train')
+  # The same id under pos and neg is two reviews, as in the official data.
+  del files['train/pos/0_7.txt'], files['train/pos/0_10.txt']
+  files['train/pos/99_8.txt'], files['train/neg/99_2.txt'] = b'Good.', b'Bad.'
+  archive = imdb_data.write_archive(str(tmp_path / 'b.tar.gz'), files)
+  assert len(list(reviews.iter_archive_reviews(archive, 'train'))) == 5
+
+
+@pytest.mark.parametrize('member', ['aclImdb/../train/pos/5_9.txt',
+                                    '/train/pos/5_9.txt'])
+def test_member_outside_the_archive_root_is_an_error(tmp_path, member):
+  archive = str(tmp_path / 'a.tar.gz')
+  with tarfile.open(archive, 'w:gz') as tar:
+    info = tarfile.TarInfo(member)
+    info.size = 5
+    tar.addfile(info, io.BytesIO(b'Good.'))
+  with pytest.raises(reviews.ReviewDataError,
+                     match='member name is absolute or climbs out with'):
     list(reviews.iter_archive_reviews(archive, 'train'))
 
 
