@@ -36,8 +36,7 @@ def transformed_dataset(file_pattern, data_accessor,
 
   def transform(raw):
     transformed = tft_layer(raw)
-    features = {key: transformed[key]
-                for key in model_interface.MODEL_INPUT_KEYS}
+    features = model_interface.model_inputs(transformed)
     targets = {
         contract.PROBABILITY_OUTPUT_KEY:
             tf.cast(transformed[contract.LABEL_KEY], tf.float32),

@@ -5,6 +5,8 @@ to know of the model built in models/model.py, kept apart so that none of them
 imports the Trainer's module file.
 """
 
+from typing import Dict
+
 import tensorflow as tf
 
 import contract
@@ -15,6 +17,11 @@ EMBEDDING_LAYER = 'ngram_embedding'
 RATING_SCALED = 'rating_scaled'
 _RATING_CENTER = (contract.MIN_RATING + contract.MAX_RATING) / 2
 _RATING_HALF_RANGE = (contract.MAX_RATING - contract.MIN_RATING) / 2
+
+
+def model_inputs(transformed: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+  """The model's inputs among the Transform graph's outputs."""
+  return {key: transformed[key] for key in MODEL_INPUT_KEYS}
 
 
 def scale_rating(rating: tf.Tensor) -> tf.Tensor:

@@ -57,8 +57,8 @@ class ServingModule(tf.Module):
               [None], tf.string, name=contract.SERVING_INPUT_KEY)])
 
   def _model_inputs(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
-    transformed = self.tft_layer({contract.TEXT_KEY: text})
-    return {key: transformed[key] for key in model_interface.MODEL_INPUT_KEYS}
+    return model_interface.model_inputs(
+        self.tft_layer({contract.TEXT_KEY: text}))
 
   def _predict(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
     outputs = self.model(self._model_inputs(text))
@@ -138,10 +138,21 @@ def export_serving_model(model: tf.keras.Model,
   write_verification_samples(model_dir, sample_texts)
 
 
+def assets_extra_path(model_dir: str, file_name: str) -> str:
+  """A file shipped beside the SavedModel; the model itself never reads it."""
+  return os.path.join(model_dir, 'assets.extra', file_name)
+
+
+def new_assets_extra_file(model_dir: str, file_name: str) -> str:
+  """`assets_extra_path`, its directory made, for writing."""
+  path = assets_extra_path(model_dir, file_name)
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  return path
+
+
 def write_warmup_requests(model_dir: str, texts: List[str]) -> str:
   """TF Serving warm-up file: PredictionLogs of raw-text requests."""
-  path = os.path.join(model_dir, 'assets.extra', contract.WARMUP_FILE)
-  tf.io.gfile.makedirs(os.path.dirname(path))
+  path = new_assets_extra_file(model_dir, contract.WARMUP_FILE)
   with tf.io.TFRecordWriter(path) as writer:
     request = predict_pb2.PredictRequest(
         model_spec=model_pb2.ModelSpec(
@@ -164,8 +175,7 @@ def write_verification_samples(model_dir: str, texts: List[str]) -> str:
   columns = {key: [value.decode() if isinstance(value, bytes) else value
                    for value in tensor.numpy().tolist()]
              for key, tensor in outputs.items()}
-  path = os.path.join(model_dir, 'assets.extra', contract.VERIFICATION_FILE)
-  tf.io.gfile.makedirs(os.path.dirname(path))
+  path = new_assets_extra_file(model_dir, contract.VERIFICATION_FILE)
   with tf.io.gfile.GFile(path, 'w') as f:
     for index, text in enumerate(texts):
       f.write(json.dumps({

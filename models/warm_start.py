@@ -4,12 +4,12 @@ fit."""
 
 import hashlib
 import json
-import os
 from typing import Any, Dict, Optional
 
 import tensorflow as tf
 
 import contract
+from models import serving_export
 
 
 def training_record(tokenization: Dict[str, Any],
@@ -29,7 +29,7 @@ def training_record(tokenization: Dict[str, Any],
 
 
 def read_training_record(model_dir: str) -> Optional[Dict[str, Any]]:
-  path = os.path.join(model_dir, 'assets.extra', contract.TRAINING_FILE)
+  path = serving_export.assets_extra_path(model_dir, contract.TRAINING_FILE)
   if not tf.io.gfile.exists(path):
     return None
   with tf.io.gfile.GFile(path) as f:
@@ -80,8 +80,7 @@ def warm_start(model: tf.keras.Model, base_model_dir: Optional[str],
 
 
 def write_training_file(model_dir: str, record: Dict[str, Any]) -> str:
-  path = os.path.join(model_dir, 'assets.extra', contract.TRAINING_FILE)
-  tf.io.gfile.makedirs(os.path.dirname(path))
+  path = serving_export.new_assets_extra_file(model_dir, contract.TRAINING_FILE)
   with tf.io.gfile.GFile(path, 'w') as f:
     json.dump(record, f, indent=2, sort_keys=True)
   return path
