@@ -1,10 +1,26 @@
-"""Trainer module file: the Keras model, its training and the served contract.
+"""Trainer module file: the Keras model, and `run_fn` to train and export it.
 
-The model is a bag of n-grams (fastText-style): n-gram embeddings averaged over
-the review, then a sigmoid. Training reads the raw examples and applies the
-Transform graph on the fly (once; the result is cached in memory), so training
-and serving run the very same TransformFeaturesLayer and the raw eval reviews
-are at hand for the verification samples exported with the model.
+The model is an NB-weighted bag of n-gram embeddings (the NBSVM idea with
+fastText-style embeddings, models/model_layers.py): each distinct n-gram id
+of a review looks up its embedding, scaled by the n-gram's naive-Bayes
+log-count ratio that the Transform graph attaches to it; the scaled vectors
+are summed and divided by sqrt(number of n-grams + 1) into the review vector.
+In training whole n-grams are dropped at random (`token_dropout`). Two dense
+heads read the review vector: `probability`, a sigmoid P(positive) trained
+with binary cross-entropy, and the star rating, a linear head trained with a
+Huber loss on the rating rescaled to about -1..1 (weighted by
+`rating_loss_weight`) and served as stars clipped to 1..10. LazyAdam trains
+it, updating only the embedding rows a batch touches. The embedding table
+starts random, from pretrained word vectors, or from the latest blessed
+model's weights (warm start).
+
+`run_fn` orchestrates: the input pipelines (models/input_pipeline.py), the
+initial embeddings (models/pretrained_embeddings.py, models/warm_start.py),
+training with early stopping on the sentiment head, the projector files
+(models/term_vectors.py) and the export with its signatures, warm-up requests
+and verification samples (models/serving_export.py). The TFX Trainer loads
+this file by its path, so it imports its siblings through the `models`
+package.
 """
 
 import math

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
   """A review's n-gram embeddings, each scaled by the n-gram's naive-Bayes
-  log-count ratio, summed and divided by sqrt(number of n-grams).
+  log-count ratio, summed and divided by sqrt(number of n-grams + 1).
 
   The NB ratios (from the Transform graph) tell the model which n-grams carry
   sentiment before it has learnt anything: the NBSVM idea, with embeddings in
