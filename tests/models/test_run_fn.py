@@ -16,6 +16,8 @@ from helpers import imdb_data
 from helpers import transform_util
 import contract
 from models import model as model_lib
+from models import model_interface
+from models import warm_start
 
 _CONFIG = {'vocabulary_size': 200, 'vocabulary_min_frequency': 1,
            'num_oov_buckets': 1, 'ngram_max': 2, 'max_words': 40,
@@ -138,7 +140,7 @@ def test_run_fn_starts_from_pretrained_vectors_and_can_freeze_them(
   monkeypatch.setattr(model_lib, 'build_model', recording_build_model)
   model_lib.run_fn(_fn_args(tmp_path, None, config))
   [model] = built
-  layer = model.get_layer(model_lib.EMBEDDING_LAYER)
+  layer = model.get_layer(model_interface.EMBEDDING_LAYER)
   # The dimension follows the file; frozen vectors are still the file's.
   assert layer.embeddings.shape[1] == 4 and not layer.trainable_weights
   vocabulary = [t.decode() for t in tft.TFTransformOutput(
@@ -156,14 +158,15 @@ def test_run_fn_warm_starts_from_a_compatible_base_model(tmp_path,
   model_lib.run_fn(_fn_args(tmp_path / 'first', None, config))
   base_dir = str(tmp_path / 'first' / 'serving')
   base_embeddings = {v.name: v.numpy() for v in tf.saved_model.load(
-      base_dir).model.variables}[f'{model_lib.EMBEDDING_LAYER}/embeddings:0']
+      base_dir).model.variables}[
+          f'{model_interface.EMBEDDING_LAYER}/embeddings:0']
 
   starting_embeddings = []
   original_fit = tf.keras.Model.fit
 
   def fit_recording_start(self, *args, **kwargs):
     starting_embeddings.append(
-        self.get_layer(model_lib.EMBEDDING_LAYER).embeddings.numpy())
+        self.get_layer(model_interface.EMBEDDING_LAYER).embeddings.numpy())
     return original_fit(self, *args, **kwargs)
 
   monkeypatch.setattr(tf.keras.Model, 'fit', fit_recording_start)
@@ -171,25 +174,9 @@ def test_run_fn_warm_starts_from_a_compatible_base_model(tmp_path,
   fn_args.base_model = base_dir
   model_lib.run_fn(fn_args)
   assert (starting_embeddings[0] == base_embeddings).all()
-  record = model_lib.read_training_record(str(tmp_path / 'second' / 'serving'))
+  record = warm_start.read_training_record(str(tmp_path / 'second' / 'serving'))
   assert record['warm_started_from'] == base_dir
 
   # Off (--no-warm-start): the base model is not even read.
-  assert model_lib.warm_start(None, base_dir, record, enabled=False) == {
+  assert warm_start.warm_start(None, base_dir, record, enabled=False) == {
       'warm_started_from': None, 'reason': 'warm start is off'}
-
-
-def test_a_changed_vocabulary_or_setting_means_training_from_scratch():
-  base = {'tokenization': {'tokenization': 'vocabulary', 'ngram_max': 2},
-          'vocabulary_sha256': 'aa', 'num_ids': 10, 'embedding_dim': 8}
-  assert model_lib.warm_start_incompatibility(base, dict(base)) is None
-  assert model_lib.warm_start_incompatibility(
-      base, {**base, 'vocabulary_sha256': 'bb'}) == (
-          'the vocabulary changed with the new data')
-  assert 'ngram_max' in str(model_lib.warm_start_incompatibility(
-      base, {**base, 'tokenization': {'tokenization': 'vocabulary',
-                                      'ngram_max': 3}}))
-  assert 'embedding_dim differs (8 -> 16)' == (
-      model_lib.warm_start_incompatibility(base, {**base, 'embedding_dim': 16}))
-  assert 'has no training.json' in model_lib.warm_start_incompatibility(
-      None, base)

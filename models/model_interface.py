@@ -1,0 +1,35 @@
+"""The Keras model's inputs, layer and head names, and its rating scale.
+
+What the input pipeline, the serving signatures and the projector export need
+to know of the model built in models/model.py, kept apart so that none of them
+imports the Trainer's module file.
+"""
+
+from typing import Dict
+
+import tensorflow as tf
+
+import contract
+
+MODEL_INPUT_KEYS = (contract.TOKEN_IDS_KEY, contract.TOKEN_WEIGHTS_KEY)
+EMBEDDING_LAYER = 'ngram_embedding'
+# The rating head learns a rescaled rating; serving returns stars.
+RATING_SCALED = 'rating_scaled'
+_RATING_CENTER = (contract.MIN_RATING + contract.MAX_RATING) / 2
+_RATING_HALF_RANGE = (contract.MAX_RATING - contract.MIN_RATING) / 2
+
+
+def model_inputs(transformed: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+  """The model's inputs among the Transform graph's outputs."""
+  return {key: transformed[key] for key in MODEL_INPUT_KEYS}
+
+
+def scale_rating(rating: tf.Tensor) -> tf.Tensor:
+  """Star rating 1..10 -> the rating head's training target, about -1..1."""
+  return (tf.cast(rating, tf.float32) - _RATING_CENTER) / _RATING_HALF_RANGE
+
+
+def unscale_rating(scaled: tf.Tensor) -> tf.Tensor:
+  """The rating head's output -> a star rating, clipped to 1..10."""
+  return tf.clip_by_value(scaled * _RATING_HALF_RANGE + _RATING_CENTER,
+                          contract.MIN_RATING, contract.MAX_RATING)

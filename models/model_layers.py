@@ -1,0 +1,78 @@
+"""The model's custom Keras pieces: the NB-weighted embedding bag layer and the
+LazyAdam optimizer that trains its n-gram table sparsely."""
+
+from typing import Any
+
+import tensorflow as tf
+
+
+class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
+  """A review's n-gram embeddings, each scaled by the n-gram's naive-Bayes
+  log-count ratio, summed and divided by sqrt(number of n-grams + 1).
+
+  The NB ratios (from the Transform graph) tell the model which n-grams carry
+  sentiment before it has learnt anything: the NBSVM idea, with embeddings in
+  place of a linear weight so that the review gets a vector (for a second head
+  and for `similar_terms`). Ragged inputs: no padding ids exist. During
+  training whole n-grams are dropped at random (`token_dropout`).
+  """
+
+  def __init__(self, num_ids: int, embedding_dim: int, token_dropout: float,
+               embeddings_initializer: Any = 'uniform',
+               trainable_embeddings: bool = True, **kwargs):
+    super().__init__(**kwargs)
+    self.num_ids = num_ids
+    self.embedding_dim = embedding_dim
+    self.token_dropout = token_dropout
+    self.embeddings_initializer = tf.keras.initializers.get(
+        embeddings_initializer)
+    self.trainable_embeddings = trainable_embeddings
+
+  def build(self, input_shape):
+    self.embeddings = self.add_weight(
+        name='embeddings', shape=(self.num_ids, self.embedding_dim),
+        initializer=self.embeddings_initializer,
+        trainable=self.trainable_embeddings)
+    super().build(input_shape)
+
+  def call(self, token_ids, token_weights, training=None):
+    weights = token_weights.values
+    if training and self.token_dropout:
+      weights = tf.nn.dropout(weights, rate=self.token_dropout)
+    vectors = tf.gather(self.embeddings, token_ids.values) * weights[:, None]
+    summed = tf.math.unsorted_segment_sum(
+        vectors, token_ids.value_rowids(), token_ids.nrows())
+    counts = tf.cast(token_ids.row_lengths(), tf.float32)[:, None]
+    return summed / tf.sqrt(counts + 1.0)
+
+
+class LazyAdam(tf.keras.optimizers.Adam):
+  """Adam that, for sparse gradients, updates only the embedding rows a batch
+  touched (as tensorflow_addons' LazyAdam did).
+
+  Keras's Adam decays the moments of all rows on every step: for a 500k-row
+  n-gram table that dense update, not the model, dominated training time.
+  Rows not in the batch keep their moments until they are seen again.
+  """
+
+  def update_step(self, gradient, variable):
+    if not isinstance(gradient, tf.IndexedSlices):
+      return super().update_step(gradient, variable)
+    indices, positions = tf.unique(gradient.indices)
+    values = tf.math.unsorted_segment_sum(
+        gradient.values, positions, tf.shape(indices)[0])
+    lr = tf.cast(self.learning_rate, variable.dtype)
+    step = tf.cast(self.iterations + 1, variable.dtype)
+    beta_1 = tf.cast(self.beta_1, variable.dtype)
+    beta_2 = tf.cast(self.beta_2, variable.dtype)
+    alpha = lr * tf.sqrt(1 - tf.pow(beta_2, step)) / (
+        1 - tf.pow(beta_1, step))
+    key = self._var_key(variable)
+    m = self._momentums[self._index_dict[key]]
+    v = self._velocities[self._index_dict[key]]
+    m_rows = beta_1 * tf.gather(m, indices) + (1 - beta_1) * values
+    v_rows = beta_2 * tf.gather(v, indices) + (1 - beta_2) * tf.square(values)
+    m.scatter_update(tf.IndexedSlices(m_rows, indices))
+    v.scatter_update(tf.IndexedSlices(v_rows, indices))
+    variable.scatter_sub(tf.IndexedSlices(
+        alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), indices))

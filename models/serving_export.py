@@ -1,0 +1,188 @@
+"""The exported model: the serving signatures, the SavedModel and the files
+shipped beside it in assets.extra (TF Serving warm-up requests, verification
+samples)."""
+
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+from tensorflow_serving.apis import model_pb2
+from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import prediction_log_pb2
+
+import contract
+from models import model_interface
+from models import term_vectors
+
+
+class ServingModule(tf.Module):
+  """The exported signatures. The Transform graph is tracked as `tft_layer`,
+  so the vocabulary travels as an asset of the SavedModel."""
+
+  def __init__(self, model: tf.keras.Model,
+               tf_transform_output: tft.TFTransformOutput,
+               vocabulary_file: Optional[str] = None,
+               term_ratios: Optional[np.ndarray] = None):
+    """`vocabulary_file` (the Transform vocabulary, one term a line) and the
+    terms' NB ratios in vocabulary order enable the `similar_terms`
+    signature; hashing models have no terms."""
+    super().__init__()
+    # The same layers in an uncompiled twin: saving the trained model itself
+    # would also save its optimizer's slots, twice the embedding's size.
+    self.model = tf.keras.Model(model.input, model.output)
+    self.tft_layer = tf_transform_output.transform_features_layer()
+    raw_spec = tf_transform_output.raw_feature_spec()
+    # Serving sees no label: only the text is parsed from incoming examples.
+    self._example_spec = {contract.TEXT_KEY: raw_spec[contract.TEXT_KEY]}
+    self._raw_feature_spec = raw_spec
+    self.terms = None
+    if vocabulary_file:
+      # Id -> term, read from the vocabulary file, which becomes an asset.
+      self.terms = tf.lookup.StaticHashTable(
+          tf.lookup.TextFileInitializer(
+              vocabulary_file,
+              key_dtype=tf.int64, key_index=tf.lookup.TextFileIndex.LINE_NUMBER,
+              value_dtype=tf.string,
+              value_index=tf.lookup.TextFileIndex.WHOLE_LINE),
+          default_value='')
+      # Each term's NB ratio (a vector, not a copy of the embedding table):
+      # the term vectors are computed from the live embeddings per request.
+      self.term_ratios = tf.constant(term_ratios)
+      # Only defined (and so only saved) when there are terms to name.
+      self.similar_terms = tf.function(
+          self._similar_terms, input_signature=[tf.TensorSpec(
+              [None], tf.string, name=contract.SERVING_INPUT_KEY)])
+
+  def _model_inputs(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
+    return model_interface.model_inputs(
+        self.tft_layer({contract.TEXT_KEY: text}))
+
+  def _predict(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
+    outputs = self.model(self._model_inputs(text))
+    probability = tf.reshape(outputs[contract.PROBABILITY_OUTPUT_KEY], [-1])
+    rating = model_interface.unscale_rating(
+        tf.reshape(outputs[model_interface.RATING_SCALED], [-1]))
+    is_positive = tf.cast(probability >= contract.DECISION_THRESHOLD, tf.int32)
+    return {
+        contract.PROBABILITY_OUTPUT_KEY: probability,
+        contract.LABEL_OUTPUT_KEY: tf.gather(
+            tf.constant(contract.LABEL_NAMES), is_positive),
+        contract.RATING_OUTPUT_KEY: rating,
+    }
+
+  @tf.function(input_signature=[tf.TensorSpec(
+      [None], tf.string, name=contract.SERVING_INPUT_KEY)])
+  def serve_text(self, text):
+    return self._predict(text)
+
+  @tf.function(input_signature=[tf.TensorSpec(
+      [None], tf.string, name=contract.EXAMPLES_INPUT_KEY)])
+  def serve_examples(self, examples):
+    parsed = tf.io.parse_example(examples, self._example_spec)
+    return self._predict(parsed[contract.TEXT_KEY])
+
+  @tf.function(input_signature=[tf.TensorSpec(
+      [None], tf.string, name=contract.EXAMPLES_INPUT_KEY)])
+  def transform_features(self, examples):
+    """Transformed features of labelled examples; TFMA slices on them."""
+    parsed = tf.io.parse_example(examples, self._raw_feature_spec)
+    transformed = self.tft_layer(parsed)
+    return {contract.LENGTH_BUCKET_KEY: transformed[contract.LENGTH_BUCKET_KEY]}
+
+  def _similar_terms(self, text):
+    """The vocabulary terms whose embeddings are nearest (cosine) to each
+    review's vector; OOV buckets are not terms and are left out."""
+    embedding_layer = self.model.get_layer(model_interface.EMBEDDING_LAYER)
+    inputs = self._model_inputs(text)
+    review_vectors = tf.math.l2_normalize(embedding_layer(
+        inputs[contract.TOKEN_IDS_KEY], inputs[contract.TOKEN_WEIGHTS_KEY]),
+                                          axis=1)
+    num_terms = self.term_ratios.shape[0]
+    vectors = tf.math.l2_normalize(term_vectors.term_vectors_of(
+        embedding_layer.embeddings, self.term_ratios, num_terms), axis=1)
+    scores, ids = tf.math.top_k(
+        tf.matmul(review_vectors, vectors, transpose_b=True),
+        k=min(contract.NUM_SIMILAR_TERMS, num_terms))
+    return {contract.SIMILAR_TERM_OUTPUT_KEY: self.terms.lookup(
+                tf.cast(ids, tf.int64)),
+            contract.SIMILARITY_OUTPUT_KEY: scores}
+
+  def signatures(self) -> Dict[str, Any]:
+    signatures = {
+        contract.SERVING_SIGNATURE: self.serve_text.get_concrete_function(),
+        contract.EXAMPLES_SIGNATURE:
+            self.serve_examples.get_concrete_function(),
+        contract.TRANSFORM_SIGNATURE:
+            self.transform_features.get_concrete_function(),
+    }
+    if hasattr(self, 'similar_terms'):
+      signatures[contract.SIMILAR_TERMS_SIGNATURE] = (
+          self.similar_terms.get_concrete_function())
+    return signatures
+
+
+def export_serving_model(model: tf.keras.Model,
+                         tf_transform_output: tft.TFTransformOutput,
+                         model_dir: str, vocabulary_file: Optional[str],
+                         term_ratios: Optional[np.ndarray],
+                         sample_texts: List[str]) -> None:
+  """The SavedModel with its signatures, then its warm-up requests (the
+  first four sample texts) and its verification samples (all of them)."""
+  module = ServingModule(model, tf_transform_output, vocabulary_file,
+                         term_ratios)
+  tf.saved_model.save(module, model_dir, signatures=module.signatures())
+  write_warmup_requests(model_dir, sample_texts[:4])
+  write_verification_samples(model_dir, sample_texts)
+
+
+def assets_extra_path(model_dir: str, file_name: str) -> str:
+  """A file shipped beside the SavedModel; the model itself never reads it."""
+  return os.path.join(model_dir, 'assets.extra', file_name)
+
+
+def new_assets_extra_file(model_dir: str, file_name: str) -> str:
+  """`assets_extra_path`, its directory made, for writing."""
+  path = assets_extra_path(model_dir, file_name)
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  return path
+
+
+def write_warmup_requests(model_dir: str, texts: List[str]) -> str:
+  """TF Serving warm-up file: PredictionLogs of raw-text requests."""
+  path = new_assets_extra_file(model_dir, contract.WARMUP_FILE)
+  with tf.io.TFRecordWriter(path) as writer:
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(
+            name=contract.MODEL_NAME,
+            signature_name=contract.SERVING_SIGNATURE))
+    request.inputs[contract.SERVING_INPUT_KEY].CopyFrom(
+        tf.make_tensor_proto(texts, dtype=tf.string))
+    log = prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request))
+    writer.write(log.SerializeToString())
+  return path
+
+
+def write_verification_samples(model_dir: str, texts: List[str]) -> str:
+  """`verification.jsonl`: TF Serving REST requests and the responses this
+  very SavedModel gives, one review a line. Replaying them against any server
+  that serves this version must give the same answers."""
+  serve = tf.saved_model.load(model_dir).signatures[contract.SERVING_SIGNATURE]
+  outputs = serve(**{contract.SERVING_INPUT_KEY: tf.constant(texts)})
+  columns = {key: [value.decode() if isinstance(value, bytes) else value
+                   for value in tensor.numpy().tolist()]
+             for key, tensor in outputs.items()}
+  path = new_assets_extra_file(model_dir, contract.VERIFICATION_FILE)
+  with tf.io.gfile.GFile(path, 'w') as f:
+    for index, text in enumerate(texts):
+      f.write(json.dumps({
+          'request': {'signature_name': contract.SERVING_SIGNATURE,
+                      'instances': [text]},
+          'response': {'predictions': [
+              {key: values[index] for key, values in sorted(columns.items())}
+          ]},
+      }) + '\n')
+  return path
