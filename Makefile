@@ -25,6 +25,7 @@ AIRFLOW_VENV ?= .venv-airflow
 
 .PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
 	bench bench-tokenization bench-retraining versions rollback rollforward \
+	tensorboard \
 	airflow-venv airflow-dag-test beam-cluster beam-cluster-stop bench-beam
 
 venv:
@@ -82,6 +83,15 @@ rollforward: venv
 
 test: venv
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# TensorBoard on http://127.0.0.1:$(TENSORBOARD_PORT): every Trainer run's
+# training curves and the projector's term vectors (one TensorBoard run per
+# Trainer execution). Ctrl-C stops it.
+TENSORBOARD_PORT ?= 6006
+TENSORBOARD_LOGDIR ?= $(or $(OUTPUT_DIR),outputs)/pipeline_root/imdb_sentiment/Trainer/model_run
+tensorboard: venv
+	$(PY) -m tensorboard.main --logdir $(TENSORBOARD_LOGDIR) \
+	  --host 127.0.0.1 --port $(TENSORBOARD_PORT)
 
 # Compiles the pipeline for Kubeflow Pipelines into outputs/kubeflow/ (spec +
 # serving manifests). Cluster settings come in ARGS, e.g.
