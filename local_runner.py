@@ -19,6 +19,7 @@ from typing import List
 # Only light modules here: a wrong data path must fail before TFX and
 # TensorFlow take their half a minute to import. `orchestration` first: it
 # makes tf.keras Keras 2 for this process and the ones it starts.
+from orchestration import metadata_repair
 from orchestration import object_storage
 from orchestration import run_lock
 from orchestration.beam import profiles as beam_profiles
@@ -96,6 +97,13 @@ def main(argv=None) -> int:
     return 2
   try:
     with run_lock.hold(config.output_dir, wait_s=config.local.lock_wait_s):
+      # With the lock held no other run is alive: what an earlier run left
+      # unfinished in ML Metadata was abandoned.
+      abandoned = metadata_repair.mark_abandoned_executions(
+          config.metadata_path)
+      if abandoned:
+        print(f'Marked failed, left unfinished by a run that was killed: '
+              f'{", ".join(abandoned)}', flush=True)
       run(config, location, beam_args)
   except run_lock.OutputDirectoryBusy as e:
     print(f'error: {e}', file=sys.stderr)
