@@ -28,7 +28,6 @@ import os
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-import tensorflow_model_analysis as tfma
 from absl import logging
 from tfx import types
 from tfx.components.pusher import executor as pusher_executor
@@ -42,7 +41,7 @@ from tfx.utils import proto_utils
 
 import contract
 from components import resolvers
-from runs import summary
+from contract import evaluation as evaluation_lib
 from contract import serving_directory
 
 PUSH_IDENTICAL_KEY = 'push_identical_model'
@@ -126,9 +125,9 @@ def release_record(version: int, model: types.Artifact,
       'examples': [a.uri for a in examples],
   }
   if evaluation is not None:
-    record['metrics'] = summary.evaluation_metrics(evaluation.uri).get((), {})
-    record['baseline_metrics'] = summary.evaluation_metrics(
-        evaluation.uri, tfma.BASELINE_KEY).get((), {})
+    record['metrics'] = evaluation_lib.overall_metrics(evaluation.uri)
+    record['baseline_metrics'] = evaluation_lib.overall_metrics(
+        evaluation.uri, evaluation_lib.BASELINE)
   return record
 
 
