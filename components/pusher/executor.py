@@ -51,14 +51,6 @@ _STAGING_SUFFIX = '.partial'
 _FINGERPRINT = 'fingerprint.pb'  # written by tf.saved_model.save since TF 2.12
 
 
-def existing_versions(base_directory: str) -> List[int]:
-  """Integer version directories under `base_directory`, ascending."""
-  if not fileio.exists(base_directory):
-    return []
-  return sorted(int(name.rstrip('/')) for name in fileio.listdir(base_directory)
-                if name.rstrip('/').isdigit())
-
-
 def next_version(versions: List[int], now_s: Optional[float] = None) -> int:
   now = int(time.time() if now_s is None else now_s)
   return max([now] + [v + 1 for v in versions])
@@ -74,7 +66,7 @@ def identical_version(base_directory: str, model_dir: str) -> Optional[int]:
   fingerprint = _fingerprint(model_dir)
   if fingerprint is None:
     return None
-  for version in reversed(existing_versions(base_directory)):
+  for version in reversed(serving_directory.version_numbers(base_directory)):
     if _fingerprint(os.path.join(base_directory, str(version))) == fingerprint:
       return version
   return None
@@ -108,8 +100,8 @@ def served_versions(base_directory: str) -> List[int]:
   """What TF Serving serves from `base_directory`, by models.config if any."""
   policy = serving_directory.read_version_policy(
       serving_directory.default_model_config_path(base_directory))
-  return serving_directory.select_versions(existing_versions(base_directory),
-                                          policy)
+  return serving_directory.select_versions(
+      serving_directory.version_numbers(base_directory), policy)
 
 
 def release_record(version: int, model: types.Artifact,
@@ -174,7 +166,7 @@ class Executor(pusher_executor.Executor):
     for name in remove_leftover_staging(base_directory):
       logging.warning('Removed %s, left by a push that did not finish.',
                       os.path.join(base_directory, name))
-    version = next_version(existing_versions(base_directory))
+    version = next_version(serving_directory.version_numbers(base_directory))
     serving_path = os.path.join(base_directory, str(version))
     release = release_record(
         version, artifact_utils.get_single_instance(
@@ -209,8 +201,9 @@ class Executor(pusher_executor.Executor):
                        pushed: int) -> None:
     keep = int(custom_config.get(KEEP_VERSIONS_KEY) or 0)
     protected = set(served_versions(base_directory)) | {pushed}
-    for old in versions_to_remove(existing_versions(base_directory), keep,
-                                  sorted(protected)):
+    for old in versions_to_remove(
+        serving_directory.version_numbers(base_directory), keep,
+        sorted(protected)):
       logging.info('Retention (keep %d): removing version %d.', keep, old)
       fileio.rmtree(os.path.join(base_directory, str(old)))
 
