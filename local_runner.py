@@ -57,7 +57,8 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
     tfx.orchestration.LocalDagRunner().run(pipeline)
     # Under `tfx pipeline create` the CLI only records the pipeline and
     # nothing runs: then there is no new run to report.
-    latest = summary.latest_run(config, since_ms=started_ms)
+    latest = summary.latest_run(config.metadata_path, config.pipeline_name,
+                                since_ms=started_ms)
     if latest:
       reporter.say('Writing the run report ...')
       try:

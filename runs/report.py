@@ -35,6 +35,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 from tfx.dsl.io import fileio  # pylint: disable=g-import-not-at-top
 
 import contract  # pylint: disable=g-import-not-at-top
+from contract import evaluation  # pylint: disable=g-import-not-at-top
 from models import settings  # pylint: disable=g-import-not-at-top
 from pipeline import configs as config_lib  # pylint: disable=g-import-not-at-top
 from runs import summary as summary_lib  # pylint: disable=g-import-not-at-top
@@ -493,9 +494,9 @@ def evaluation_section(report: Report, run: summary_lib.RunSummary) -> None:
   if not evaluation_uri:
     _missing(report, 'Evaluator evaluation')
     return
-  candidate = summary_lib.evaluation_metrics(evaluation_uri,
-                                             tfma.CANDIDATE_KEY)
-  baseline = summary_lib.evaluation_metrics(evaluation_uri, tfma.BASELINE_KEY)
+  candidate = evaluation.evaluation_metrics(evaluation_uri,
+                                            tfma.CANDIDATE_KEY)
+  baseline = evaluation.evaluation_metrics(evaluation_uri, tfma.BASELINE_KEY)
   overall, baseline_overall = candidate.get((), {}), baseline.get((), {})
   names = summary_lib.ordered_metric_names(
       set(overall) | set(baseline_overall))
@@ -537,7 +538,7 @@ def evaluation_section(report: Report, run: summary_lib.RunSummary) -> None:
     _slice_figure(report, column, slices, baseline_features.get(column, []))
 
   report.add('<h3>Confusion matrix and calibration</h3>')
-  result = summary_lib.load_evaluation(evaluation_uri, tfma.CANDIDATE_KEY)
+  result = evaluation.load_evaluation(evaluation_uri, tfma.CANDIDATE_KEY)
   for slice_key, plots_by_output in result.plots:
     if tuple(slice_key) != ():
       continue
@@ -616,7 +617,7 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   config = config_lib.PipelineConfig(
       output_dir=config_lib.absolute(args.output_dir))
-  run = summary_lib.latest_run(config)
+  run = summary_lib.latest_run(config.metadata_path, config.pipeline_name)
   if run is None:
     print(f'error: {config.metadata_path}: no pipeline run recorded',
           file=sys.stderr)
