@@ -62,7 +62,9 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
     if latest:
       reporter.say('Writing the run report ...')
       try:
-        report_path = report.write_report(config, latest, run_dir)
+        report_path = report.write_report(latest, run_dir,
+                                          config.pipeline_name,
+                                          config.output_dir)
       except Exception:  # pylint: disable=broad-except
         # The pushed model stands; only the report is missing.
         logging.exception('The run report could not be written.')
