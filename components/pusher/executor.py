@@ -62,11 +62,15 @@ def _fingerprint(model_dir: str) -> Optional[bytes]:
 
 
 def identical_version(base_directory: str, model_dir: str) -> Optional[int]:
-  """The newest pushed version with the same SavedModel fingerprint, if any."""
+  """The newest complete version with the same SavedModel fingerprint, if
+  any."""
   fingerprint = _fingerprint(model_dir)
   if fingerprint is None:
     return None
-  for version in reversed(serving_directory.version_numbers(base_directory)):
+  # Not the incomplete ones: a push to object storage killed before
+  # saved_model.pb leaves the fingerprint of a model TF Serving cannot load.
+  for version in reversed(serving_directory.available_versions(
+      base_directory)):
     if _fingerprint(os.path.join(base_directory, str(version))) == fingerprint:
       return version
   return None

@@ -90,6 +90,20 @@ def test_identical_model_is_not_pushed_again_unless_asked(tmp_path):
   assert len(serving_directory.version_numbers(base)) == 3
 
 
+def test_a_version_without_saved_model_pb_is_not_identical(tmp_path):
+  """What a push to object storage killed midway leaves: everything but
+  saved_model.pb, the fingerprint included. The model is pushed again."""
+  base = str(tmp_path / 'serving')
+  model = _model(tmp_path, 'm1', b'same')
+  os.makedirs(os.path.join(base, '5'))
+  with open(os.path.join(base, '5', 'fingerprint.pb'), 'wb') as f:
+    f.write(b'same')
+  pushed = _push(tmp_path, model, base)
+  assert pushed.get_int_custom_property('pushed') == 1
+  assert serving_directory.available_versions(base) == [
+      serving_directory.version_numbers(base)[-1]]
+
+
 def test_unblessed_model_is_not_pushed(tmp_path):
   base = str(tmp_path / 'serving')
   pushed = _push(tmp_path, _model(tmp_path, 'm', b'x'), base, blessed=False)
