@@ -62,11 +62,14 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation,
     tfx.orchestration.LocalDagRunner().run(pipeline)
     # Under `tfx pipeline create` the CLI only records the pipeline and
     # nothing runs: then there is no new run to report.
-    latest = summary.latest_run(config, since_ms=started_ms)
+    latest = summary.latest_run(config.metadata_path, config.pipeline_name,
+                                since_ms=started_ms)
     if latest:
       reporter.say('Writing the run report ...')
       try:
-        report_path = report.write_report(config, latest, run_dir)
+        report_path = report.write_report(latest, run_dir,
+                                          config.pipeline_name,
+                                          config.output_dir)
       except Exception:  # pylint: disable=broad-except
         # The pushed model stands; only the report is missing.
         logging.exception('The run report could not be written.')

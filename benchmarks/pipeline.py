@@ -32,8 +32,11 @@ def main(argv=None) -> int:
   config = config_lib.from_args(
       ['--data', args.data, '--output-dir', args.output_dir]
       + list(args.pipeline_args), environ={})
-  from runs import summary  # pylint: disable=g-import-not-at-top
-  run = summary.latest_run(config)
+  # pylint: disable=g-import-not-at-top
+  from contract import evaluation
+  from runs import summary
+  # pylint: enable=g-import-not-at-top
+  run = summary.latest_run(config.metadata_path, config.pipeline_name)
   components = {name: seconds for name, _, seconds in run.components}
   examples_uri = common.examples_uri(config.pipeline_root)
   train_examples = common.count_examples(examples_uri, contract.TRAIN_SPLIT)
@@ -47,7 +50,7 @@ def main(argv=None) -> int:
 
   def metric(output: str, name: str) -> float:
     # With two heads the summary names metrics `<output>/<metric>`.
-    return run.metrics.get(summary.metric_name(output, '', name),
+    return run.metrics.get(evaluation.metric_name(output, '', name),
                            run.metrics.get(name, float('nan')))
 
   sentiment, rating = (contract.PROBABILITY_OUTPUT_KEY,

@@ -67,14 +67,17 @@ def write_two_spans(archive: str, data_root: str) -> dict:
 def run(data_root: str, output_dir: str, args, log_path: str) -> dict:
   """One pipeline run; its wall time and what the summary reports."""
   seconds, _ = common.run_pipeline(data_root, output_dir, args, log_path)
-  from runs import summary  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from contract import evaluation
+  from runs import summary
+  # pylint: enable=g-import-not-at-top
   config = config_lib.from_args(['--data', data_root, '--output-dir',
                                  output_dir] + list(args), environ={})
-  latest = summary.latest_run(config)
+  latest = summary.latest_run(config.metadata_path, config.pipeline_name)
   states = {name: state for name, state, _ in latest.components}
-  accuracy = latest.metrics.get(summary.metric_name(
+  accuracy = latest.metrics.get(evaluation.metric_name(
       contract.PROBABILITY_OUTPUT_KEY, '', 'binary_accuracy'))
-  count = latest.metrics.get(summary.metric_name(
+  count = latest.metrics.get(evaluation.metric_name(
       contract.PROBABILITY_OUTPUT_KEY, '', 'example_count'))
   return {
       'wall_seconds': seconds,

@@ -21,6 +21,8 @@ from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
 
+from contract import lineage
+
 # Input keys of the span strategies: the artifact this run produced, and every
 # artifact of the same producer in the pipeline's history.
 CURRENT_KEY = 'current'
@@ -29,10 +31,7 @@ HISTORY_KEY = 'history'
 
 def span_of(artifact: types.Artifact) -> int:
   """The span of an Examples artifact (0: data without spans)."""
-  # ExampleGen records it as a custom property (a string in older TFX).
-  if artifact.has_custom_property('span'):
-    return int(artifact.get_custom_property('span'))
-  return 0
+  return lineage.span_of(artifact.mlmd_artifact)
 
 
 def select_spans(current: types.Artifact, history: Sequence[types.Artifact],
@@ -58,17 +57,6 @@ def select_spans(current: types.Artifact, history: Sequence[types.Artifact],
   return [newest[span] for span in spans[-num_spans:]] if num_spans else []
 
 
-def _output_events(store: mlmd.MetadataStore, artifact_ids: Sequence[int]
-                   ) -> Dict[int, Tuple[str, int]]:
-  """{artifact id: (output key, id of the execution that produced it)}."""
-  found = {}
-  for event in store.get_events_by_artifact_ids(list(artifact_ids)):
-    if event.type == mlmd.proto.Event.OUTPUT:
-      key = event.path.steps[0].key if event.path.steps else ''
-      found[event.artifact_id] = (key, event.execution_id)
-  return found
-
-
 def spans_from_lineage(store: mlmd.MetadataStore,
                        artifacts: Sequence[types.Artifact]
                        ) -> Dict[int, Tuple[str, int]]:
@@ -79,19 +67,12 @@ def spans_from_lineage(store: mlmd.MetadataStore,
   the span as a custom property, so the copy is always 0: ML Metadata's
   lineage is the reliable record.
   """
-  produced = _output_events(store, [a.id for a in artifacts])
-  examples_of: Dict[int, List[int]] = {}
-  for event in store.get_events_by_execution_ids(
-      list({execution for _, execution in produced.values()})):
-    if event.type == mlmd.proto.Event.INPUT and any(
-        step.key == 'examples' for step in event.path.steps):
-      examples_of.setdefault(event.execution_id, []).append(event.artifact_id)
+  produced = lineage.producers_of(store, [a.id for a in artifacts])
+  examples_of = lineage.examples_read_by(
+      store, list({execution for _, execution in produced.values()}))
   example_ids = sorted({i for ids in examples_of.values() for i in ids})
-  span_by_example = {
-      a.id: int(a.custom_properties['span'].int_value
-                or a.custom_properties['span'].string_value or 0)
-      for a in store.get_artifacts_by_id(example_ids)
-      if 'span' in a.custom_properties}
+  span_by_example = {a.id: lineage.span_of(a)
+                     for a in store.get_artifacts_by_id(example_ids)}
   return {
       artifact_id: (key, max([span_by_example.get(i, 0)
                               for i in examples_of.get(execution, [])] or [0]))
@@ -132,13 +113,14 @@ class SpanWindowStrategy(resolver.ResolverStrategy):
     newest = max(current, key=lambda a: a.id)
     history = input_dict[HISTORY_KEY]
     span = span_of
-    if not newest.has_custom_property('span') and store is not None:
+    if (not newest.has_custom_property(lineage.SPAN_PROPERTY)
+        and store is not None):
       # Statistics: the span and the producing output come from lineage;
       # other outputs of the same type (Transform's statistics) are left out.
-      lineage = spans_from_lineage(store, [newest] + list(history))
-      key = lineage.get(newest.id, ('', 0))[0]
-      history = [a for a in history if lineage.get(a.id, ('', 0))[0] == key]
-      span = lambda a: lineage.get(a.id, ('', 0))[1]  # pylint: disable=unnecessary-lambda-assignment
+      recorded = spans_from_lineage(store, [newest] + list(history))
+      key = recorded.get(newest.id, ('', 0))[0]
+      history = [a for a in history if recorded.get(a.id, ('', 0))[0] == key]
+      span = lambda a: recorded.get(a.id, ('', 0))[1]  # pylint: disable=unnecessary-lambda-assignment
     return {CURRENT_KEY: [],
             HISTORY_KEY: select_spans(newest, history, self._num_spans,
                                       self._before_current,
@@ -148,15 +130,9 @@ class SpanWindowStrategy(resolver.ResolverStrategy):
 def training_examples_of(store: mlmd.MetadataStore,
                          model_ids: Sequence[int]) -> Dict[int, frozenset]:
   """{model id: ids of the Examples its Trainer execution read}."""
-  producer = {}
-  for event in store.get_events_by_artifact_ids(list(model_ids)):
-    if event.type == mlmd.proto.Event.OUTPUT:
-      producer[event.artifact_id] = event.execution_id
-  inputs: Dict[int, set] = {}
-  for event in store.get_events_by_execution_ids(list(set(producer.values()))):
-    if event.type == mlmd.proto.Event.INPUT and any(
-        step.key == 'examples' for step in event.path.steps):
-      inputs.setdefault(event.execution_id, set()).add(event.artifact_id)
+  producer = {model_id: execution_id for model_id, (_, execution_id)
+              in lineage.producers_of(store, model_ids).items()}
+  inputs = lineage.examples_read_by(store, list(set(producer.values())))
   return {model_id: frozenset(inputs.get(execution_id, ()))
           for model_id, execution_id in producer.items()}
 

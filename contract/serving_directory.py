@@ -16,7 +16,7 @@ local one. By default it is looked up beside the serving directory:
 """
 
 import os
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
@@ -35,19 +35,51 @@ def default_model_config_path(serving_dir: str) -> str:
                       MODEL_CONFIG_FILE)
 
 
+def _is_uri(path: str) -> bool:
+  return '://' in path
+
+
+def _entries(directory: str) -> List[str]:
+  """The names in a local directory or under an object-storage prefix
+  (gs://, s3://: the Pusher's destination may be there); [] if absent."""
+  if _is_uri(directory):
+    # Only object storage needs TensorFlow's file system: the local model
+    # server and the release commands stay quick to start.
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    if not tf.io.gfile.exists(directory):
+      return []
+    # Object stores list "directories" with a trailing slash.
+    return [name.rstrip('/') for name in tf.io.gfile.listdir(directory)]
+  return os.listdir(directory) if os.path.isdir(directory) else []
+
+
 def is_complete_version(version_dir: str) -> bool:
   # The Pusher copies saved_model.pb last, as TF Serving expects: without it a
   # version is still being written.
-  return os.path.isfile(os.path.join(version_dir, 'saved_model.pb'))
+  path = os.path.join(version_dir, 'saved_model.pb')
+  if _is_uri(path):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    return tf.io.gfile.exists(path)
+  return os.path.isfile(path)
+
+
+def _version_dirs(serving_dir: str) -> List[Tuple[int, str]]:
+  """(version, its directory) of every integer-named entry, ascending."""
+  return sorted((int(name), os.path.join(serving_dir, name))
+                for name in _entries(serving_dir) if name.isdigit())
+
+
+def version_numbers(serving_dir: str) -> List[int]:
+  """Every integer-named version under `serving_dir`, ascending, complete or
+  still being written: the numbers a new push must not take again."""
+  return [version for version, _ in _version_dirs(serving_dir)]
 
 
 def available_versions(serving_dir: str) -> List[int]:
-  """Complete integer versions under `serving_dir`, ascending."""
-  if not os.path.isdir(serving_dir):
-    return []
-  return sorted(int(name) for name in os.listdir(serving_dir)
-                if name.isdigit()
-                and is_complete_version(os.path.join(serving_dir, name)))
+  """Complete integer versions under `serving_dir`, ascending: the ones TF
+  Serving can load."""
+  return [version for version, path in _version_dirs(serving_dir)
+          if is_complete_version(path)]
 
 
 def latest_version_dir(serving_dir: str) -> str:

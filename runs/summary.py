@@ -1,4 +1,9 @@
-"""What the latest run did, read back from ML Metadata and its artifacts."""
+"""What the latest run did, read back from ML Metadata and its artifacts.
+
+The end-of-run summary the runners print, and the facts the run report is
+built from. A read-side module: ML Metadata, TensorFlow's file system (local
+paths and object storage) and TFMA, never TFX or the pipeline's code.
+"""
 
 import dataclasses
 import json
@@ -6,15 +11,13 @@ import math
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-import ml_metadata as mlmd
+import tensorflow as tf
 import tensorflow_model_analysis as tfma
-from tensorflow_model_analysis.writers import eval_config_writer
 from ml_metadata.proto import metadata_store_pb2
-from tfx.dsl.io import fileio
-from tfx.orchestration import metadata
 
 import contract
-from pipeline.configs import PipelineConfig
+from contract import evaluation
+from contract import lineage
 
 _STATE_NAMES = {
     metadata_store_pb2.Execution.COMPLETE: 'executed',
@@ -65,16 +68,16 @@ def _component_id(context_name: str, pipeline_name: str) -> str:
   return context_name[len(pipeline_name) + 1:]
 
 
-def latest_run(config: PipelineConfig,
+def latest_run(metadata_path: str, pipeline_name: str,
                since_ms: int = 0) -> Optional[RunSummary]:
-  """The summary of the pipeline's newest run, or None if it never ran (or
-  not since `since_ms`, milliseconds since the epoch)."""
-  if not os.path.exists(config.metadata_path):
+  """The summary of the newest run of `pipeline_name` recorded in the ML
+  Metadata file `metadata_path`, or None if it never ran (or not since
+  `since_ms`, milliseconds since the epoch)."""
+  if not os.path.exists(metadata_path):
     return None
-  store = mlmd.MetadataStore(
-      metadata.sqlite_metadata_connection_config(config.metadata_path))
+  store = lineage.sqlite_store(metadata_path)
   runs = [c for c in store.get_contexts_by_type('pipeline_run')
-          if c.name and _belongs_to(store, c, config.pipeline_name)]
+          if c.name and _belongs_to(store, c, pipeline_name)]
   if not runs:
     return None
   run = max(runs, key=lambda c: c.create_time_since_epoch)
@@ -86,7 +89,7 @@ def latest_run(config: PipelineConfig,
                           key=lambda e: e.create_time_since_epoch):
     node = next((c for c in store.get_contexts_by_execution(execution.id)
                  if c.type == 'node'), None)
-    component = (_component_id(node.name, config.pipeline_name)
+    component = (_component_id(node.name, pipeline_name)
                  if node else execution.type)
     seconds = (execution.last_update_time_since_epoch
                - execution.create_time_since_epoch) / 1000
@@ -98,18 +101,11 @@ def latest_run(config: PipelineConfig,
            if e.type == metadata_store_pb2.Event.OUTPUT]
     outputs[component] = (execution, store.get_artifacts_by_id(ids))
     if component == 'Trainer':
-      trained_on = store.get_artifacts_by_id(
-          [e.artifact_id for e in events
-           if e.type == metadata_store_pb2.Event.INPUT
-           and e.path.steps and e.path.steps[0].key == 'examples'])
+      trained_on = store.get_artifacts_by_id(lineage.examples_read_by(
+          store, [execution.id]).get(execution.id, []))
   summary = _summarize(run.name, components, outputs)
-  summary.trained_spans = sorted(
-      {_span(a) for a in trained_on}) if 'Trainer' in outputs else []
+  summary.trained_spans = sorted({lineage.span_of(a) for a in trained_on})
   return summary
-
-
-def _span(artifact) -> int:
-  return artifact.custom_properties['span'].int_value
 
 
 def _belongs_to(store, run_context, pipeline_name: str) -> bool:
@@ -140,9 +136,9 @@ def _summarize(run_id, components, outputs) -> RunSummary:
       if artifact.type == 'ModelBlessing':
         blessed = artifact.custom_properties['blessed'].int_value == 1
       elif artifact.type == 'ModelEvaluation':
-        metrics = evaluation_metrics(artifact.uri).get((), {})
-        baseline_metrics = evaluation_metrics(
-            artifact.uri, tfma.BASELINE_KEY).get((), {})
+        metrics = evaluation.overall_metrics(artifact.uri)
+        baseline_metrics = evaluation.overall_metrics(artifact.uri,
+                                                      evaluation.BASELINE)
         not_blessed_because = failed_thresholds(artifact.uri)
   artifact_uris = {
       component: _uris_by_type(artifacts)
@@ -155,7 +151,7 @@ def _summarize(run_id, components, outputs) -> RunSummary:
       for component, (execution, _) in outputs.items()}
   ingested_span, warm_start = None, None
   for artifact in outputs.get('ImdbExampleGen', (None, []))[1]:
-    ingested_span = _span(artifact)
+    ingested_span = lineage.span_of(artifact)
   for artifact in outputs.get('Trainer', (None, []))[1]:
     if artifact.type == 'Model':
       warm_start = _training_record(artifact.uri)
@@ -170,9 +166,9 @@ def _training_record(model_uri: str) -> Optional[Dict[str, Any]]:
   """The Trainer's training.json (tokenization, warm start) of a model."""
   path = os.path.join(model_uri, 'Format-Serving', 'assets.extra',
                       contract.TRAINING_FILE)
-  if not fileio.exists(path):
+  if not tf.io.gfile.exists(path):
     return None
-  with fileio.open(path) as f:
+  with tf.io.gfile.GFile(path) as f:
     return json.load(f)
 
 
@@ -181,53 +177,6 @@ def _uris_by_type(artifacts) -> Dict[str, List[str]]:
   for artifact in artifacts:
     uris.setdefault(artifact.type, []).append(artifact.uri)
   return uris
-
-
-def metric_name(output_name: str, sub_key: str, name: str) -> str:
-  """A metric's display name; the output and sub key (class, top-k) are
-  prefixed only when the evaluation has them, e.g. `rating/mean_absolute_error`.
-  """
-  return '/'.join(part for part in (output_name, sub_key, name) if part)
-
-
-def _model_names(evaluation_uri: str) -> List[str]:
-  _, _, _, model_locations = eval_config_writer.load_eval_run(evaluation_uri)
-  return list(model_locations)
-
-
-def load_evaluation(evaluation_uri: str, model_name: str = tfma.CANDIDATE_KEY
-                    ) -> Optional[Any]:
-  """TFMA's EvalResult of one model of an evaluation, None if the evaluation
-  has no such model. A single-model evaluation is the candidate's."""
-  names = _model_names(evaluation_uri)
-  if model_name not in names:
-    if model_name == tfma.CANDIDATE_KEY and len(names) <= 1:
-      return tfma.load_eval_result(evaluation_uri)
-    return None
-  return tfma.load_eval_result(evaluation_uri, model_name=model_name)
-
-
-def evaluation_metrics(evaluation_uri: str,
-                       model_name: str = tfma.CANDIDATE_KEY
-                       ) -> Dict[Tuple, Dict[str, float]]:
-  """{slice key: {metric name: value}} of one model: every scalar metric of
-  every output, `()` being the whole split. Empty if the model is absent."""
-  result = load_evaluation(evaluation_uri, model_name)
-  if result is None:
-    return {}
-  by_slice = {}
-  for slice_key, slice_metrics in result.slicing_metrics:
-    values = {}
-    for output_name, sub_keys in slice_metrics.items():
-      for sub_key, metrics in sub_keys.items():
-        for name, value in metrics.items():
-          # TFMA's `<metric>_diff` (candidate minus baseline) are left out:
-          # both models' own values are at hand.
-          if 'doubleValue' in value and not name.endswith('_diff'):
-            values[metric_name(output_name, sub_key, name)] = float(
-                value['doubleValue'])
-    by_slice[tuple(slice_key)] = values
-  return by_slice
 
 
 def _threshold_text(threshold) -> str:
@@ -263,7 +212,7 @@ def failed_thresholds(evaluation_uri: str) -> List[str]:
   """One line per metric threshold the candidate failed, from TFMA's own
   validation result; empty when it passed."""
   path = os.path.join(evaluation_uri, 'validations.tfrecord')
-  if not fileio.exists(path):
+  if not tf.io.gfile.exists(path):
     return []
   validation = tfma.load_validation_result(evaluation_uri)
   if validation.validation_ok:
@@ -272,7 +221,7 @@ def failed_thresholds(evaluation_uri: str) -> List[str]:
   for per_slice in validation.metric_validations_per_slice:
     for failure in per_slice.failures:
       key = failure.metric_key
-      name = metric_name(key.output_name, '', key.name)
+      name = evaluation.metric_name(key.output_name, '', key.name)
       if key.is_diff:
         name += ' (change from the baseline)'
       value = failure.metric_value.double_value.value
@@ -286,26 +235,6 @@ def failed_thresholds(evaluation_uri: str) -> List[str]:
   return lines
 
 
-def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
-  """The candidate's metrics on the whole evaluated split."""
-  # With a baseline the evaluation holds two models' metrics: pick the
-  # candidate's explicitly.
-  _, _, _, model_locations = eval_config_writer.load_eval_run(evaluation_uri)
-  model_name = (tfma.CANDIDATE_KEY if tfma.CANDIDATE_KEY in model_locations
-                else None)
-  result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
-  for slice_key, slice_metrics in result.slicing_metrics:
-    if slice_key == ():
-      flat = {}
-      for output in slice_metrics.values():
-        for sub_key in output.values():
-          for name, value in sub_key.items():
-            if 'doubleValue' in value:
-              flat[name] = value['doubleValue']
-      return {k: flat[k] for k in _SUMMARY_METRICS if k in flat}
-  return {}
-
-
 def ordered_metric_names(names) -> List[str]:
   """The summary's usual metrics first, then the rest alphabetically."""
   def rank(name):
@@ -316,12 +245,13 @@ def ordered_metric_names(names) -> List[str]:
   return sorted(names, key=rank)
 
 
-def _number(value: Optional[float]) -> str:
+def format_number(value: Optional[float], count: bool = False) -> str:
+  """A metric value for a table: four decimals, counts as integers."""
   if value is None:
     return '—'
   if math.isnan(value):
     return 'nan'
-  return f'{value:.4f}'
+  return f'{int(value):,}' if count else f'{value:.4f}'
 
 
 def format_metrics_table(candidate: Dict[str, float],
@@ -331,9 +261,9 @@ def format_metrics_table(candidate: Dict[str, float],
   lines = [f'  {"metric":<{width}} {"candidate":>10} {"baseline":>10}'
            if baseline else f'  {"metric":<{width}} {"candidate":>10}']
   for name in names:
-    line = f'  {name:<{width}} {_number(candidate.get(name)):>10}'
+    line = f'  {name:<{width}} {format_number(candidate.get(name)):>10}'
     if baseline:
-      line += f' {_number(baseline.get(name)):>10}'
+      line += f' {format_number(baseline.get(name)):>10}'
     lines.append(line)
   return lines
 

@@ -44,7 +44,7 @@ def cli_rerun(pushed_run, tmp_path_factory):
   before it, its stdout). Tests of the first run read only what that run
   printed and wrote under its own run directory, which this one leaves
   alone."""
-  before = versions.available_versions(pushed_run.config.serving_dir)
+  before = serving_directory.available_versions(pushed_run.config.serving_dir)
   stdout = pipeline_run.rerun_through_tfx_cli(
       pushed_run, str(tmp_path_factory.mktemp('tfx_local')))
   return before, stdout

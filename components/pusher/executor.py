@@ -28,7 +28,6 @@ import os
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-import tensorflow_model_analysis as tfma
 from absl import logging
 from tfx import types
 from tfx.components.pusher import executor as pusher_executor
@@ -42,7 +41,7 @@ from tfx.utils import proto_utils
 
 import contract
 from components import resolvers
-from runs import summary
+from contract import evaluation as evaluation_lib
 from contract import serving_directory
 
 PUSH_IDENTICAL_KEY = 'push_identical_model'
@@ -50,14 +49,6 @@ KEEP_VERSIONS_KEY = 'keep_versions'
 IDENTICAL_TO_VERSION_KEY = 'identical_to_version'
 _STAGING_SUFFIX = '.partial'
 _FINGERPRINT = 'fingerprint.pb'  # written by tf.saved_model.save since TF 2.12
-
-
-def existing_versions(base_directory: str) -> List[int]:
-  """Integer version directories under `base_directory`, ascending."""
-  if not fileio.exists(base_directory):
-    return []
-  return sorted(int(name.rstrip('/')) for name in fileio.listdir(base_directory)
-                if name.rstrip('/').isdigit())
 
 
 def next_version(versions: List[int], now_s: Optional[float] = None) -> int:
@@ -71,11 +62,15 @@ def _fingerprint(model_dir: str) -> Optional[bytes]:
 
 
 def identical_version(base_directory: str, model_dir: str) -> Optional[int]:
-  """The newest pushed version with the same SavedModel fingerprint, if any."""
+  """The newest complete version with the same SavedModel fingerprint, if
+  any."""
   fingerprint = _fingerprint(model_dir)
   if fingerprint is None:
     return None
-  for version in reversed(existing_versions(base_directory)):
+  # Not the incomplete ones: a push to object storage killed before
+  # saved_model.pb leaves the fingerprint of a model TF Serving cannot load.
+  for version in reversed(serving_directory.available_versions(
+      base_directory)):
     if _fingerprint(os.path.join(base_directory, str(version))) == fingerprint:
       return version
   return None
@@ -109,8 +104,8 @@ def served_versions(base_directory: str) -> List[int]:
   """What TF Serving serves from `base_directory`, by models.config if any."""
   policy = serving_directory.read_version_policy(
       serving_directory.default_model_config_path(base_directory))
-  return serving_directory.select_versions(existing_versions(base_directory),
-                                          policy)
+  return serving_directory.select_versions(
+      serving_directory.version_numbers(base_directory), policy)
 
 
 def release_record(version: int, model: types.Artifact,
@@ -126,9 +121,9 @@ def release_record(version: int, model: types.Artifact,
       'examples': [a.uri for a in examples],
   }
   if evaluation is not None:
-    record['metrics'] = summary.evaluation_metrics(evaluation.uri).get((), {})
-    record['baseline_metrics'] = summary.evaluation_metrics(
-        evaluation.uri, tfma.BASELINE_KEY).get((), {})
+    record['metrics'] = evaluation_lib.overall_metrics(evaluation.uri)
+    record['baseline_metrics'] = evaluation_lib.overall_metrics(
+        evaluation.uri, evaluation_lib.BASELINE)
   return record
 
 
@@ -175,7 +170,7 @@ class Executor(pusher_executor.Executor):
     for name in remove_leftover_staging(base_directory):
       logging.warning('Removed %s, left by a push that did not finish.',
                       os.path.join(base_directory, name))
-    version = next_version(existing_versions(base_directory))
+    version = next_version(serving_directory.version_numbers(base_directory))
     serving_path = os.path.join(base_directory, str(version))
     release = release_record(
         version, artifact_utils.get_single_instance(
@@ -210,8 +205,9 @@ class Executor(pusher_executor.Executor):
                        pushed: int) -> None:
     keep = int(custom_config.get(KEEP_VERSIONS_KEY) or 0)
     protected = set(served_versions(base_directory)) | {pushed}
-    for old in versions_to_remove(existing_versions(base_directory), keep,
-                                  sorted(protected)):
+    for old in versions_to_remove(
+        serving_directory.version_numbers(base_directory), keep,
+        sorted(protected)):
       logging.info('Retention (keep %d): removing version %d.', keep, old)
       fileio.rmtree(os.path.join(base_directory, str(old)))
 

@@ -62,7 +62,8 @@ def run(config: config_lib.PipelineConfig,
   # pylint: enable=g-import-not-at-top
   started_ms = int(time.time() * 1000)
   tfx.orchestration.LocalDagRunner().run(create_stage(config, location))
-  latest = summary.latest_run(config, since_ms=started_ms)
+  latest = summary.latest_run(config.metadata_path, config.pipeline_name,
+                              since_ms=started_ms)
   return {name: seconds for name, _, seconds in latest.components}
 
 

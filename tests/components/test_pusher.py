@@ -65,7 +65,7 @@ def test_push_writes_a_new_version_and_never_overwrites(tmp_path):
   os.makedirs(os.path.join(base, '99999999999'))  # a version from the future
   first = _push(tmp_path, _model(tmp_path, 'm1', b'one'), base)
   assert first.get_int_custom_property('pushed') == 1
-  assert executor.existing_versions(base) == [99999999999, 100000000000]
+  assert serving_directory.version_numbers(base) == [99999999999, 100000000000]
   new_dir = os.path.join(base, '100000000000')
   assert open(os.path.join(new_dir, 'saved_model.pb'), 'rb').read() == b'graph'
   assert os.path.exists(os.path.join(new_dir, 'variables', 'variables.index'))
@@ -76,32 +76,46 @@ def test_identical_model_is_not_pushed_again_unless_asked(tmp_path):
   base = str(tmp_path / 'serving')
   model = _model(tmp_path, 'm1', b'same')
   _push(tmp_path, model, base)
-  [version] = executor.existing_versions(base)
+  [version] = serving_directory.version_numbers(base)
   again = _push(tmp_path, model, base)
   assert again.get_int_custom_property('pushed') == 0
   assert again.get_string_custom_property('identical_to_version') == str(
       version)
-  assert executor.existing_versions(base) == [version]
+  assert serving_directory.version_numbers(base) == [version]
   forced = _push(tmp_path, model, base, push_identical=True)
   assert forced.get_int_custom_property('pushed') == 1
-  assert len(executor.existing_versions(base)) == 2
+  assert len(serving_directory.version_numbers(base)) == 2
   other = _push(tmp_path, _model(tmp_path, 'm2', b'different'), base)
   assert other.get_int_custom_property('pushed') == 1
-  assert len(executor.existing_versions(base)) == 3
+  assert len(serving_directory.version_numbers(base)) == 3
+
+
+def test_a_version_without_saved_model_pb_is_not_identical(tmp_path):
+  """What a push to object storage killed midway leaves: everything but
+  saved_model.pb, the fingerprint included. The model is pushed again."""
+  base = str(tmp_path / 'serving')
+  model = _model(tmp_path, 'm1', b'same')
+  os.makedirs(os.path.join(base, '5'))
+  with open(os.path.join(base, '5', 'fingerprint.pb'), 'wb') as f:
+    f.write(b'same')
+  pushed = _push(tmp_path, model, base)
+  assert pushed.get_int_custom_property('pushed') == 1
+  assert serving_directory.available_versions(base) == [
+      serving_directory.version_numbers(base)[-1]]
 
 
 def test_unblessed_model_is_not_pushed(tmp_path):
   base = str(tmp_path / 'serving')
   pushed = _push(tmp_path, _model(tmp_path, 'm', b'x'), base, blessed=False)
   assert pushed.get_int_custom_property('pushed') == 0
-  assert executor.existing_versions(base) == []
+  assert serving_directory.version_numbers(base) == []
 
 
 def test_release_json_names_version_spans_and_model(tmp_path):
   base = str(tmp_path / 'serving')
   model = _model(tmp_path, 'm1', b'one')
   pushed = _push(tmp_path, model, base)
-  [version] = executor.existing_versions(base)
+  [version] = serving_directory.version_numbers(base)
   with open(os.path.join(base, str(version), 'assets.extra',
                          'release.json')) as f:
     release = json.load(f)
@@ -119,7 +133,7 @@ def test_retention_keeps_newest_and_the_served_version(tmp_path):
   with open(os.path.join(tmp_path, 'models.config'), 'w') as f:
     f.write(serving_directory.model_config_text(base, pinned=1))
   _push(tmp_path, _model(tmp_path, 'm1', b'one'), base, keep_versions=2)
-  kept = executor.existing_versions(base)
+  kept = serving_directory.version_numbers(base)
   assert kept[0] == 1 and 2 not in kept and len(kept) == 3, kept
   assert executor.versions_to_remove([1, 2, 3], keep=0, protected=[]) == []
 
@@ -130,7 +144,7 @@ def test_leftover_staging_of_a_killed_push_is_removed(tmp_path):
   os.makedirs(os.path.join(leftover, 'variables'))
   _push(tmp_path, _model(tmp_path, 'm1', b'one'), base)
   assert not os.path.exists(leftover)
-  assert len(executor.existing_versions(base)) == 1
+  assert len(serving_directory.version_numbers(base)) == 1
 
 
 _KILLABLE_PUSH = '''
@@ -177,6 +191,6 @@ def test_a_push_killed_midway_leaves_no_version(tmp_path):
       process.kill()
   base = str(tmp_path / 'serving')
   names = os.listdir(base)
-  assert executor.existing_versions(base) == []
+  assert serving_directory.version_numbers(base) == []
   assert serving_directory.available_versions(base) == []
   assert len(names) == 1 and names[0].endswith('.partial'), names

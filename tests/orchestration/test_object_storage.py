@@ -8,13 +8,12 @@ import subprocess
 import sys
 import textwrap
 
-import ml_metadata as mlmd
 import pytest
-from tfx.orchestration import metadata
 
 from helpers import imdb_data
 from helpers import pipeline_run
 import contract
+from contract import lineage
 from pipeline import configs as config_lib
 from orchestration import object_storage
 from orchestration.beam import profiles as beam_profiles
@@ -189,8 +188,7 @@ def test_pipeline_reads_and_writes_everything_on_s3(s3_endpoint, tmp_path):
   assert release['model'].startswith('s3://imdb-artifacts/pipelines/')
   assert 'The run report could not be written' not in stdout
 
-  store = mlmd.MetadataStore(
-      metadata.sqlite_metadata_connection_config(config.metadata_path))
+  store = lineage.sqlite_store(config.metadata_path)
   type_names = {t.id: t.name for t in store.get_artifact_types()}
   artifacts = [(type_names[a.type_id], a.uri) for a in store.get_artifacts()]
   keys = [o['Key'] for page in s3.get_paginator('list_objects_v2').paginate(

@@ -13,12 +13,12 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-import ml_metadata as mlmd
-from tfx.orchestration import metadata
 
 from helpers import imdb_data
 from helpers import pipeline_run
 import contract
+from contract import evaluation
+from contract import lineage
 from pipeline import configs as config_lib
 from runs import summary
 
@@ -35,9 +35,13 @@ def _versions(serving_dir):
   return sorted(int(v) for v in os.listdir(serving_dir) if v.isdigit())
 
 
+# The sentiment head's accuracy, as the evaluation names it.
+_ACCURACY = evaluation.metric_name(contract.PROBABILITY_OUTPUT_KEY, '',
+                                   'binary_accuracy')
+
+
 def _latest_artifact_uri(config, type_name):
-  store = mlmd.MetadataStore(
-      metadata.sqlite_metadata_connection_config(config.metadata_path))
+  store = lineage.sqlite_store(config.metadata_path)
   artifacts = store.get_artifacts_by_type(type_name)
   return max(artifacts, key=lambda a: a.id).uri
 
@@ -120,7 +124,7 @@ def test_pushed_model_answers_raw_text_with_tensorflow_alone(pushed_run):
 def test_evaluator_accuracy_equals_serving_default_accuracy(pushed_run):
   config = pushed_run.config
   evaluation_uri = _latest_artifact_uri(config, 'ModelEvaluation')
-  tfma_accuracy = summary.overall_metrics(evaluation_uri)['binary_accuracy']
+  tfma_accuracy = evaluation.overall_metrics(evaluation_uri)[_ACCURACY]
   texts, labels = _test_split(config)
   model_dir = os.path.join(config.serving_dir,
                            str(_versions(config.serving_dir)[-1]))
@@ -139,7 +143,7 @@ def test_second_run_through_the_tfx_cli_is_cached_and_pushes_nothing(
   before, stdout = cli_rerun
   assert len(before) == 1  # the first run pushed one version
   assert _versions(config.serving_dir) == before
-  run = summary.latest_run(config)
+  run = summary.latest_run(config.metadata_path, config.pipeline_name)
   states = {name: state for name, state, _ in run.components}
   for component in ('ImdbExampleGen', 'StatisticsGen', 'ExampleValidator',
                     'Transform', 'Trainer'):
@@ -169,8 +173,8 @@ def test_real_reviews_slice_end_to_end(tmp_path):
   texts, labels = _test_split(config)
   assert len(texts) == 600
   accuracy = _serving_accuracy(model_dir, texts, labels)
-  tfma_accuracy = summary.overall_metrics(
-      _latest_artifact_uri(config, 'ModelEvaluation'))['binary_accuracy']
+  tfma_accuracy = evaluation.overall_metrics(
+      _latest_artifact_uri(config, 'ModelEvaluation'))[_ACCURACY]
   assert tfma_accuracy == pytest.approx(accuracy, abs=1e-9)
   assert accuracy > 0.75, accuracy  # chance is 0.5
   assert 'Data: span 1 ingested; trained on span(s) 1' in stdout
@@ -178,6 +182,6 @@ def test_real_reviews_slice_end_to_end(tmp_path):
                          contract.RELEASE_FILE)) as f:
     release = json.load(f)
   assert release['spans'] == [1]
-  assert release['metrics']['probability/binary_accuracy'] == pytest.approx(
+  assert release['metrics'][_ACCURACY] == pytest.approx(
       accuracy, abs=1e-9)
   print(f'real-data slice: test accuracy {accuracy:.4f} on {len(texts)}')

@@ -42,6 +42,8 @@ def test_incomplete_and_non_integer_versions_are_not_available(tmp_path):
     (tmp_path / name / 'saved_model.pb').write_bytes(b'')
   # 7 has no saved_model.pb yet: the Pusher writes it last.
   assert serving_directory.available_versions(str(tmp_path)) == [3, 12]
+  # Taken numbers, though: a new push must not reuse 7.
+  assert serving_directory.version_numbers(str(tmp_path)) == [3, 7, 12]
   assert serving_directory.latest_version_dir(str(tmp_path)) == str(tmp_path / '12')
 
 
