@@ -6,6 +6,7 @@ artifact and which Examples an execution read; they ask here. Only
 ml_metadata is imported, never TFX: the read side may use this module.
 """
 
+import os
 from typing import Dict, List, Sequence, Tuple
 
 import ml_metadata as mlmd
@@ -15,6 +16,11 @@ SPAN_PROPERTY = 'span'
 # The input key under which TFX's components read Examples (StatisticsGen,
 # Transform, Trainer, ...).
 EXAMPLES_KEY = 'examples'
+
+
+def metadata_path_of(output_dir: str) -> str:
+  """Where a local run keeps its ML Metadata store (SQLite)."""
+  return os.path.join(output_dir, 'metadata', 'metadata.sqlite')
 
 
 def sqlite_store(metadata_path: str) -> mlmd.MetadataStore:

@@ -15,8 +15,9 @@ local one. By default it is looked up beside the serving directory:
 `<serving_dir>/../models.config` (`outputs/serving/models.config`).
 """
 
+import json
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
@@ -172,3 +173,19 @@ def write_model_config(config_path: str, text: str) -> None:
 def serving_dir_of(output_dir: str) -> str:
   """Where a pipeline's output directory keeps the pushed versions."""
   return os.path.join(output_dir, 'serving', contract.MODEL_NAME)
+
+
+def assets_extra_path(model_dir: str, file_name: str) -> str:
+  """A file shipped beside a SavedModel (release.json, training.json, the
+  warm-up requests, the verification samples); the model never reads it."""
+  return os.path.join(model_dir, 'assets.extra', file_name)
+
+
+def read_json_asset(model_dir: str, file_name: str) -> Optional[Any]:
+  """The JSON file `assets_extra_path` names, or None if there is none."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  path = assets_extra_path(model_dir, file_name)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)

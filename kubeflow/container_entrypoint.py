@@ -10,7 +10,6 @@ and KFP would mark the step failed. kubeflow/runner.py puts this in front
 of TFX's command in the compiled spec.
 """
 
-import os
 import runpy
 import sys
 import traceback

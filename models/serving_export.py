@@ -14,6 +14,7 @@ from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
 import contract
+from contract import serving_directory
 from models import model_interface
 from models import term_vectors
 
@@ -138,9 +139,9 @@ def export_serving_model(model: tf.keras.Model,
   write_verification_samples(model_dir, sample_texts)
 
 
-def assets_extra_path(model_dir: str, file_name: str) -> str:
-  """A file shipped beside the SavedModel; the model itself never reads it."""
-  return os.path.join(model_dir, 'assets.extra', file_name)
+# Where the files beside the SavedModel go is part of the serving directory's
+# description, which its readers share.
+assets_extra_path = serving_directory.assets_extra_path
 
 
 def new_assets_extra_file(model_dir: str, file_name: str) -> str:

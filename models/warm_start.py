@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional
 import tensorflow as tf
 
 import contract
+from contract import serving_directory
 from models import serving_export
 
 
@@ -29,11 +30,7 @@ def training_record(tokenization: Dict[str, Any],
 
 
 def read_training_record(model_dir: str) -> Optional[Dict[str, Any]]:
-  path = serving_export.assets_extra_path(model_dir, contract.TRAINING_FILE)
-  if not tf.io.gfile.exists(path):
-    return None
-  with tf.io.gfile.GFile(path) as f:
-    return json.load(f)
+  return serving_directory.read_json_asset(model_dir, contract.TRAINING_FILE)
 
 
 def warm_start_incompatibility(base: Optional[Dict[str, Any]],

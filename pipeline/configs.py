@@ -15,6 +15,7 @@ import os
 from typing import Any, Dict, List, Optional, Sequence, Mapping, Tuple
 
 import contract
+from contract import lineage
 from contract import serving_directory
 from models import settings as model_settings
 from pipeline.data import is_uri
@@ -288,7 +289,7 @@ class PipelineConfig:
 
   @property
   def metadata_path(self) -> str:
-    return os.path.join(self.output_dir, 'metadata', 'metadata.sqlite')
+    return lineage.metadata_path_of(self.output_dir)
 
   @property
   def serving_dir(self) -> str:

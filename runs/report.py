@@ -27,6 +27,7 @@ import numpy as np
 
 import contract
 from contract import evaluation
+from contract import lineage
 from runs import report_data as data
 from runs import report_html
 from runs import report_plots as plots
@@ -35,9 +36,6 @@ from runs import transform_tokenizer
 
 REPORT_FILE = 'report.html'
 _TOP_WORDS = 25
-# Where a local run keeps ML Metadata under its output directory (as
-# pipeline/configs.py lays it out).
-_METADATA_PATH = os.path.join('metadata', 'metadata.sqlite')
 
 Report = report_html.Report
 RunSummary = summary_lib.RunSummary
@@ -260,21 +258,19 @@ def run_dir_name(run_id: str) -> str:
 
 
 def main(argv=None) -> int:
-  project_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   parser = argparse.ArgumentParser(
       description='Write the report of the latest run again.')
   parser.add_argument('--output-dir', default=os.environ.get(
-      'OUTPUT_DIR', os.path.join(project_root, 'outputs')),
+      'OUTPUT_DIR', contract.DEFAULT_OUTPUT_DIR),
                       help='The run\'s output directory (env OUTPUT_DIR).')
   parser.add_argument('--pipeline-name', default=contract.MODEL_NAME)
   parser.add_argument('--metadata-path', help='ML Metadata\'s SQLite file '
-                      f'(default: <output-dir>/{_METADATA_PATH}).')
+                      '(default: <output-dir>/metadata/metadata.sqlite).')
   parser.add_argument('--run-dir', help='Where to write it (default: '
                       '<output-dir>/runs/<run id>).')
   args = parser.parse_args(argv)
   output_dir = os.path.abspath(args.output_dir)
-  metadata_path = args.metadata_path or os.path.join(output_dir,
-                                                     _METADATA_PATH)
+  metadata_path = args.metadata_path or lineage.metadata_path_of(output_dir)
   run = summary_lib.latest_run(metadata_path, args.pipeline_name)
   if run is None:
     print(f'error: {metadata_path}: no pipeline run recorded',

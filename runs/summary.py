@@ -6,7 +6,6 @@ paths and object storage) and TFMA, never TFX or the pipeline's code.
 """
 
 import dataclasses
-import json
 import math
 import os
 from typing import Any, Dict, List, Optional, Tuple
@@ -18,6 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 import contract
 from contract import evaluation
 from contract import lineage
+from contract import serving_directory
 
 _STATE_NAMES = {
     metadata_store_pb2.Execution.COMPLETE: 'executed',
@@ -164,12 +164,8 @@ def _summarize(run_id, components, outputs) -> RunSummary:
 
 def _training_record(model_uri: str) -> Optional[Dict[str, Any]]:
   """The Trainer's training.json (tokenization, warm start) of a model."""
-  path = os.path.join(model_uri, 'Format-Serving', 'assets.extra',
-                      contract.TRAINING_FILE)
-  if not tf.io.gfile.exists(path):
-    return None
-  with tf.io.gfile.GFile(path) as f:
-    return json.load(f)
+  return serving_directory.read_json_asset(
+      os.path.join(model_uri, 'Format-Serving'), contract.TRAINING_FILE)
 
 
 def _uris_by_type(artifacts) -> Dict[str, List[str]]:

@@ -213,7 +213,7 @@ class Executor(pusher_executor.Executor):
 
 
 def _write_release(version_dir: str, release: Dict[str, Any]) -> None:
-  path = os.path.join(version_dir, 'assets.extra', contract.RELEASE_FILE)
+  path = serving_directory.assets_extra_path(version_dir, contract.RELEASE_FILE)
   fileio.makedirs(os.path.dirname(path))
   with fileio.open(path, 'w') as f:
     f.write(json.dumps(release, indent=2, sort_keys=True))

@@ -10,7 +10,6 @@ changes is all here: the profile comparison test and `make bench-beam` use it.
 """
 
 import json
-import os
 import sys
 import time
 from typing import Dict

@@ -13,7 +13,6 @@ from helpers import imdb_data
 import contract
 from orchestration.beam import cluster as beam_cluster
 from orchestration.beam import profiles as beam_profiles
-from pipeline import configs as config_lib
 
 OUTPUTS_SCRIPT = os.path.join(imdb_data.PROJECT_ROOT, 'tests', 'helpers',
                               'beam_stage_outputs.py')
