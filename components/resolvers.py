@@ -8,6 +8,9 @@ spans an operator excluded. `LatestBlessedModelFromOtherDataStrategy` is
 `LatestBlessedModelStrategy` minus the models trained on the very examples the
 Trainer is about to read: a re-run on unchanged data then resolves the same
 base model as the run before it, and everything stays cached.
+`LatestBlessedOtherModelStrategy` gives the Evaluator its baseline: the latest
+blessed model other than the candidate, so that a model is never judged
+against itself (and a re-run whose Trainer was cached stays cached).
 
 Each is used through `tfx.dsl.Resolver(strategy_class=..., config=...)`,
 which LocalDagRunner and Airflow run; Kubeflow Pipelines v2 compiles only
@@ -178,3 +181,33 @@ class LatestBlessedModelFromOtherDataStrategy(resolver.ResolverStrategy):
         return {'model': [model], 'model_blessing': [blessings[model.id]],
                 'examples': input_dict['examples']}
     return {'model': [], 'model_blessing': [], 'examples': input_dict['examples']}
+
+
+class LatestBlessedOtherModelStrategy(resolver.ResolverStrategy):
+  """The latest blessed `model` that is not the `candidate`.
+
+  TFX's `LatestBlessedModelStrategy` would give a re-run on unchanged data
+  its own (cached) model as the baseline: the Evaluator would then run again
+  to compare the model with itself. Inputs: `model`, `model_blessing`
+  (histories) and `candidate` (the Trainer's model of this run). Outputs
+  `model` and `model_blessing`, empty when there is no other blessed model.
+  """
+
+  def resolve_artifacts(
+      self, store: mlmd.MetadataStore,
+      input_dict: Dict[str, List[types.Artifact]]
+  ) -> Optional[Dict[str, List[types.Artifact]]]:
+    del store  # everything needed is in the inputs
+    candidates = {m.id for m in input_dict['candidate']}
+    blessings = {
+        b.get_int_custom_property(
+            evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
+        for b in input_dict['model_blessing']
+        if b.get_int_custom_property(
+            evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1}
+    others = sorted((m for m in input_dict['model']
+                     if m.id in blessings and m.id not in candidates),
+                    key=lambda m: m.id)
+    if not others:
+      return {'model': [], 'model_blessing': []}
+    return {'model': [others[-1]], 'model_blessing': [blessings[others[-1].id]]}

@@ -6,6 +6,7 @@ import os
 import time
 
 import pytest
+from tfx.components.evaluator import constants as evaluator_constants
 from tfx.types import standard_artifacts
 
 from helpers import imdb_data
@@ -183,3 +184,42 @@ def test_under_airflow_current_is_the_whole_history_and_the_newest_counts():
   assert _spans(result[resolvers.HISTORY_KEY]) == [(2, 2)]
   assert _spans(resolvers.latest_spans(history + [_examples(4, 2)], 2)) == [
       (4, 2), (3, 3)]
+
+
+def _blessed_models(blessed_flags):
+  """Models with ids 1.. and one blessing each (blessed when the flag is)."""
+  models, blessings = [], []
+  for model_id, blessed in enumerate(blessed_flags, start=1):
+    model = standard_artifacts.Model()
+    model.id = model_id
+    blessing = standard_artifacts.ModelBlessing()
+    blessing.id = 100 + model_id
+    blessing.set_int_custom_property(
+        evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, model_id)
+    blessing.set_int_custom_property(
+        evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY, int(blessed))
+    models.append(model)
+    blessings.append(blessing)
+  return models, blessings
+
+
+def test_the_baseline_is_the_latest_blessed_model_other_than_the_candidate():
+  strategy = resolvers.LatestBlessedOtherModelStrategy()
+  models, blessings = _blessed_models([True, True, False])
+
+  def baseline(candidate):
+    resolved = strategy.resolve_artifacts(None, {
+        'model': models, 'model_blessing': blessings,
+        'candidate': [candidate]})
+    return [m.id for m in resolved['model']], [
+        b.id for b in resolved['model_blessing']]
+
+  # A new model (3, not blessed yet) is judged against the newest blessed.
+  assert baseline(models[2]) == ([2], [102])
+  # A cached Trainer hands on model 2 again: never compared with itself.
+  assert baseline(models[1]) == ([1], [101])
+  # The only blessed model is the candidate: no baseline, as on a first run.
+  only, only_blessings = _blessed_models([True])
+  assert strategy.resolve_artifacts(None, {
+      'model': only, 'model_blessing': only_blessings,
+      'candidate': [only[0]]}) == {'model': [], 'model_blessing': []}
