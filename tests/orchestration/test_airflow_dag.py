@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 
 import pytest
+import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import data_types
 from tfx.orchestration import metadata
@@ -100,6 +101,50 @@ def test_one_artifact_under_two_input_keys_is_recorded_once(monkeypatch):
     events = _register_evaluator_with_one_model_twice(store)
   assert [step.key for event in events for step in event.path.steps
           if step.HasField('key')] == ['model']
+
+
+def _register_two_validators_outputs(store: metadata.Metadata):
+  """Registers ExampleValidator's and DistributionValidator's executions of
+  one run with their outputs as TFX's pre-IR driver makes them: both
+  `anomalies`, of one type, named `anomalies:<run id>`."""
+  pipeline_info = data_types.PipelineInfo(
+      pipeline_name='p', pipeline_root='/pipeline_root', run_id='run-1')
+  contexts = store.register_pipeline_contexts_if_not_exists(pipeline_info)
+  for component_id in ('ExampleValidator', 'DistributionValidator'):
+    component_info = data_types.ComponentInfo(
+        component_type=component_id, component_id=component_id,
+        pipeline_info=pipeline_info)
+    execution = store.register_execution(
+        pipeline_info=pipeline_info, component_info=component_info,
+        contexts=contexts)
+    anomalies = standard_artifacts.ExampleAnomalies()
+    anomalies.name = f'anomalies:{pipeline_info.run_id}'
+    anomalies.producer_component = component_id
+    anomalies.uri = f'/pipeline_root/{component_id}/anomalies/{execution.id}'
+    store.update_execution(
+        execution=execution, component_info=component_info,
+        output_artifacts={'anomalies': [anomalies]}, contexts=contexts)
+  return sorted(a.name for a in store.store.get_artifacts())
+
+
+def test_two_components_outputs_of_one_type_and_key_register(monkeypatch):
+  connection = metadata_store_pb2.ConnectionConfig()
+  connection.fake_database.SetInParent()
+  monkeypatch.setattr(metadata.Metadata, 'update_execution',
+                      metadata.Metadata.update_execution)
+
+  # TFX as it is: DistributionValidator's outputs cannot be registered.
+  # (If this stops failing, TFX is fixed and the patch can go.)
+  with metadata.Metadata(connection) as store:
+    with pytest.raises(mlmd.errors.AlreadyExistsError):
+      _register_two_validators_outputs(store)
+
+  airflow_launcher.name_outputs_per_component()
+  airflow_launcher.name_outputs_per_component()  # Idempotent.
+  with metadata.Metadata(connection) as store:
+    assert _register_two_validators_outputs(store) == [
+        'DistributionValidator:anomalies:run-1',
+        'ExampleValidator:anomalies:run-1']
 
 
 def _airflow(env, *args: str) -> None:
