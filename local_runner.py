@@ -19,6 +19,7 @@ import time
 # TensorFlow take their half a minute to import.
 from pipeline import configs as config_lib  # pylint: disable=g-import-not-at-top
 from pipeline import data  # pylint: disable=g-import-not-at-top
+from pipeline import orchestrators  # pylint: disable=g-import-not-at-top
 from orchestration import object_storage  # pylint: disable=g-import-not-at-top
 from runs import progress  # pylint: disable=g-import-not-at-top
 from orchestration import run_lock  # pylint: disable=g-import-not-at-top
@@ -38,6 +39,9 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
   print(f'Log: {log_path}'
         + ('' if config.verbose else ' (-v or VERBOSE=1 shows it here too)'),
         flush=True)
+  # On the terminal, before the logs go to the file: nothing, as long as
+  # the local run is the pipeline that every other one is measured against.
+  orchestrators.print_notice(orchestrators.LOCAL)
   started_ms = int(time.time() * 1000)
   report_path, latest = None, None
   with progress.capture_output(log_path, config.verbose) as reporter:
@@ -52,7 +56,8 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation) -> None:
     # pylint: enable=g-import-not-at-top
 
     logging.set_verbosity(logging.INFO)
-    pipeline = imdb_pipeline.create_pipeline(config, location)
+    pipeline = imdb_pipeline.create_pipeline(config, location,
+                                             orchestrators.LOCAL)
     reporter.total_components = len(pipeline.components)
     tfx.orchestration.LocalDagRunner().run(pipeline)
     # Under `tfx pipeline create` the CLI only records the pipeline and

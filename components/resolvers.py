@@ -11,7 +11,7 @@ base model as the run before it, and everything stays cached.
 
 Each is used through `tfx.dsl.Resolver(strategy_class=..., config=...)`,
 which LocalDagRunner and Airflow run; Kubeflow Pipelines v2 compiles only
-TFX's two stock strategies (see `create_pipeline(custom_resolvers=False)`).
+TFX's two stock strategies (see pipeline/orchestrators.py).
 """
 
 from typing import Callable, Dict, List, Optional, Sequence, Tuple

@@ -5,7 +5,8 @@
 
 writes `outputs/kubeflow/imdb_sentiment_pipeline.yaml`: a KFP v2 PipelineSpec
 (the form the KFP v2 SDK uploads), compiled by TFX's KubeflowV2DagRunner from
-the very same `create_pipeline` the local runner uses. Compiling packages the
+the `create_pipeline` the local runner uses, for Kubeflow: what differs on the
+cluster (pipeline/orchestrators.py) is printed to stderr. Compiling packages the
 module files into wheels under the pipeline root, so the pipeline root must be
 writable from here (object storage credentials, or a local path for a dry run).
 """
@@ -31,6 +32,7 @@ import kubeflow
 from kubeflow import serving
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from pipeline import pipeline as imdb_pipeline
 # pylint: enable=g-import-not-at-top
 
@@ -85,13 +87,12 @@ def build_pipeline(config: config_lib.PipelineConfig
       name=EVAL_CONFIG_PARAMETER, ptype=str,
       default=json_format.MessageToJson(
           imdb_pipeline.make_eval_config(config), indent=None))
-  # KFP v2 compiles only TFX's stock resolver strategies: no span window,
-  # drift check or warm start on the cluster (see create_pipeline).
+  # KFP v2 compiles only TFX's stock resolver strategies: what that changes
+  # is in pipeline/orchestrators.py, and `main` prints it.
   pipeline = imdb_pipeline.create_pipeline(config, location,
+                                           orchestrators.KUBEFLOW,
                                            train_args=train_args,
-                                           eval_config=eval_config,
-                                           local_metadata=False,
-                                           custom_resolvers=False)
+                                           eval_config=eval_config)
   for component in pipeline.components:
     if component.id in config.component_resources:
       cpu, memory_gib = config.component_resources[component.id]
@@ -181,6 +182,7 @@ def main(argv=None) -> int:
   # S3 endpoint in this environment if one is set (e.g. a port-forward), else
   # through the components' own.
   object_storage.apply_environment(config, keep_existing=True)
+  orchestrators.print_notice(orchestrators.KUBEFLOW)
   try:
     path = compile_pipeline(config, output_dir)
   except data.DataSourceError as e:

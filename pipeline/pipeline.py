@@ -26,6 +26,7 @@ from components.pusher.component import VersionedPusher
 from components.validation_gate import ValidationGate
 from pipeline.configs import PipelineConfig
 from components import resolvers
+from pipeline import orchestrators
 from pipeline.data import DataLocation
 
 
@@ -153,32 +154,26 @@ def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
 def create_pipeline(
     config: PipelineConfig,
     data: DataLocation,
+    orchestrator: Union[str, orchestrators.Orchestrator] = orchestrators.LOCAL,
     train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
     eval_config: Optional[Union[tfma.EvalConfig, RuntimeParameter]] = None,
-    local_metadata: bool = True,
-    custom_resolvers: bool = True,
-    drift_check: bool = True) -> tfx.dsl.Pipeline:
-  """The whole pipeline, ExampleGen to Pusher, for every orchestrator.
+) -> tfx.dsl.Pipeline:
+  """The whole pipeline, ExampleGen to Pusher, as `orchestrator` runs it.
+
+  What each orchestrator runs (drift check, warm start, span window, local
+  ML Metadata), and why not the rest, is in pipeline/orchestrators.py.
 
   Args:
     config: the run's configuration.
     data: what ExampleGen reads; its `input_base` may be a RuntimeParameter.
+    orchestrator: `orchestrators.LOCAL`, `AIRFLOW` or `KUBEFLOW` (or its
+      name).
     train_args: defaults to training on `train` by epochs (see settings.py);
       may be a RuntimeParameter (JSON of TrainArgs) on Kubeflow.
     eval_config: defaults to `make_eval_config(config)`; may be a
       RuntimeParameter (JSON of the EvalConfig) on Kubeflow.
-    local_metadata: use the SQLite ML Metadata store under the output
-      directory; orchestrators with their own store (Kubeflow) pass False.
-    custom_resolvers: use this project's resolver strategies (span windows,
-      drift against the previous span, warm start from the latest blessed
-      model). Kubeflow Pipelines v2 compiles only TFX's stock strategies, so
-      its runner passes False: each run then reads the span it ingested,
-      without drift checks or warm start.
-    drift_check: compare each span's statistics with the previous span's
-      (DistributionValidator). TFX's pre-IR launcher, which Airflow runs,
-      cannot run DistributionValidator (it registers the outputs that the
-      executor returns a second time), so the Airflow DAG passes False.
   """
+  orchestrator = orchestrators.get(orchestrator)
   range_config = None
   if data.spans and config.span is not None:
     range_config = range_config_pb2.RangeConfig(
@@ -195,7 +190,8 @@ def create_pipeline(
   # The examples Transform, Trainer and Evaluator read: the span just
   # ingested, or a window of the latest spans.
   examples = example_gen.outputs['examples']
-  if custom_resolvers and data.spans and config.span_window > 1:
+  if (orchestrator.runs(orchestrators.SPAN_WINDOW) and data.spans
+      and config.span_window > 1):
     span_window = _span_window(config, 'span_window_resolver', examples,
                                config.span_window, before_current=False)
     nodes.append(span_window)
@@ -209,7 +205,7 @@ def create_pipeline(
       schema=schema_gen.outputs['schema'])
   nodes += [statistics_gen, schema_gen, example_validator]
   gated_anomalies = {'anomalies': example_validator.outputs['anomalies']}
-  if custom_resolvers and drift_check:
+  if orchestrator.runs(orchestrators.DRIFT_CHECK):
     # Drift: the new span's statistics against the previous span's (none on
     # the first span: DistributionValidator then passes it).
     previous_statistics = _span_window(
@@ -244,7 +240,8 @@ def create_pipeline(
   # these (on unchanged data the same one as last time, so that a re-run
   # stays cached). The Trainer decides whether its tokenization fits.
   base_model = None
-  if custom_resolvers and config.training['warm_start']:
+  if (orchestrator.runs(orchestrators.WARM_START)
+      and config.training['warm_start']):
     base_model_resolver = tfx.dsl.Resolver(
         strategy_class=resolvers.LatestBlessedModelFromOtherDataStrategy,
         config={'num_spans': config.span_window if data.spans else 1},
@@ -302,5 +299,6 @@ def create_pipeline(
       enable_cache=config.enable_cache,
       metadata_connection_config=(
           tfx.orchestration.metadata.sqlite_metadata_connection_config(
-              config.metadata_path) if local_metadata else None),
+              config.metadata_path)
+          if orchestrator.runs(orchestrators.LOCAL_METADATA) else None),
       beam_pipeline_args=config.beam_pipeline_args)

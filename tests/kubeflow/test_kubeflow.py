@@ -19,6 +19,7 @@ from kubeflow import serving
 import contract
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from pipeline import pipeline as imdb_pipeline
 
 KUBEFLOW_DIR = os.path.join(imdb_data.PROJECT_ROOT, 'kubeflow')
@@ -87,7 +88,7 @@ def test_spec_is_written_where_make_kubeflow_documents(compiled):
 def test_spec_has_every_local_component_with_the_same_dependencies(compiled):
   config, _, spec = compiled
   local = imdb_pipeline.create_pipeline(
-      config, data.locate(DATA), custom_resolvers=False)
+      config, data.locate(DATA), orchestrators.KUBEFLOW)
   local_ids = {c.id for c in local.components}
   tasks = _task_dependencies(spec)
   # Resolvers compile to one task per resolved channel.
@@ -328,7 +329,10 @@ def test_main_writes_spec_and_manifests(tmp_path, monkeypatch, capsys):
   monkeypatch.setenv('KFP_PIPELINE_DIR', str(tmp_path / 'kfp'))
   assert runner.main(['--output-dir', str(tmp_path / 'root'),
                       '--data', DATA, '--image', IMAGE]) == 0
-  result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  out, err = capsys.readouterr()
+  result = json.loads(out.strip().splitlines()[-1])
+  # What the cluster runs otherwise than `make run`, and why.
+  assert orchestrators.KUBEFLOW.notice() in err
   assert result['pipeline_spec'] == str(
       tmp_path / 'kfp' / 'imdb_sentiment_pipeline.yaml')
   assert sorted(os.listdir(tmp_path / 'kfp')) == [

@@ -25,6 +25,7 @@ from helpers import imdb_data
 from orchestration import airflow_launcher
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from pipeline import pipeline as imdb_pipeline
 
 AIRFLOW_VENV = os.environ.get(
@@ -175,6 +176,13 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
   _airflow(env, 'dags', 'test', DAG_ID, LOGICAL_DATE.isoformat())
 
   config = config_lib.from_args([], environ=env)
+  # The whole pipeline ran, the drift check too (no earlier span: passed).
+  with contextlib.closing(sqlite3.connect(airflow_home / 'airflow.db')) as db:
+    states = dict(db.execute(
+        'SELECT task_id, state FROM task_instance WHERE dag_id = ?',
+        (DAG_ID,)).fetchall())
+  assert states.get('DistributionValidator') == 'success', states
+  assert states.get('previous_span_resolver') == 'success', states
   versions = [name for name in os.listdir(config.serving_dir)
               if name.isdigit() and os.path.isfile(
                   os.path.join(config.serving_dir, name, 'saved_model.pb'))]
@@ -196,9 +204,64 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
 def test_proto_parameters_reach_airflow_tasks_as_protos(tmp_path):
   config = config_lib.from_args(['--output-dir', str(tmp_path)], environ={})
   pipeline = imdb_pipeline.create_pipeline(
-      config, data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz'))
+      config, data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz'),
+      orchestrators.AIRFLOW)
   airflow_launcher.resolve_proto_placeholders(pipeline)
   [validator] = [c for c in pipeline.components
                  if c.id == 'DistributionValidator']
   assert validator.exec_properties['custom_validation_config'] == (
       imdb_pipeline.make_drift_checks(config))
+
+
+def _front_of_the_pipeline(config, location):
+  """The Airflow pipeline up to the validation gate."""
+  from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
+  full = imdb_pipeline.create_pipeline(config, location,
+                                       orchestrators.AIRFLOW)
+  components = [c for c in full.components if c.id in (
+      'ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen',
+      'ExampleValidator', 'previous_span_resolver', 'DistributionValidator',
+      'ValidationGate')]
+  for component in components:
+    component._downstream_nodes = {  # pylint: disable=protected-access
+        node for node in component.downstream_nodes if node in components}
+  pipeline = tfx.dsl.Pipeline(
+      pipeline_name=config.pipeline_name,
+      pipeline_root=config.pipeline_root, components=components,
+      enable_cache=True,
+      metadata_connection_config=full.metadata_connection_config,
+      beam_pipeline_args=config.beam_pipeline_args)
+  airflow_launcher.resolve_proto_placeholders(pipeline)
+  return pipeline
+
+
+@pytest.mark.e2e
+def test_drift_check_under_the_pre_ir_launcher_stops_a_drifted_span(
+    tmp_path, monkeypatch):
+  """DistributionValidator under the launcher, drivers and metadata layer
+  that AirflowComponent runs (TFX's legacy BeamDagRunner drives the same
+  ones, without an Airflow DB): span 2, all positive, against span 1."""
+  # pylint: disable=g-import-not-at-top
+  from tfx.orchestration.beam.legacy import beam_dag_runner
+  # pylint: enable=g-import-not-at-top
+  for name in ('update_execution', '_artifact_and_event_pairs'):
+    monkeypatch.setattr(metadata.Metadata, name,
+                        getattr(metadata.Metadata, name))
+  airflow_launcher.record_each_input_artifact_once()
+  airflow_launcher.name_outputs_per_component()
+  spans = tmp_path / 'spans'
+  config = config_lib.from_args(['--output-dir', str(tmp_path / 'out'),
+                                 '--data', str(spans)], environ={})
+
+  imdb_data.write_tree(str(spans), imdb_data.generated_corpus(
+      {'train': 30, 'test': 10}, seed=1), top='span-1')
+  beam_dag_runner.BeamDagRunner().run(
+      _front_of_the_pipeline(config, data.resolve(config.data)))
+
+  drifted = imdb_data.generated_corpus({'train': 30, 'test': 10}, seed=2)
+  imdb_data.write_tree(str(spans), {name: text for name, text in
+                                    drifted.items() if '/pos/' in name},
+                       top='span-2')
+  with pytest.raises(Exception, match='share of positive reviews moved'):
+    beam_dag_runner.BeamDagRunner().run(
+        _front_of_the_pipeline(config, data.resolve(config.data)))
