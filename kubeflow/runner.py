@@ -30,6 +30,7 @@ from google.protobuf import json_format
 import contract
 import kubeflow
 from kubeflow import serving
+from orchestration import airflow_launcher
 from pipeline import configs as config_lib
 from pipeline import data
 from pipeline import orchestrators
@@ -93,6 +94,10 @@ def build_pipeline(config: config_lib.PipelineConfig
                                            orchestrators.KUBEFLOW,
                                            train_args=train_args,
                                            eval_config=eval_config)
+  # DistributionValidator's custom validations: the proto, which the
+  # compiler writes as JSON, not TFX's make_proto placeholder, which it
+  # refuses.
+  airflow_launcher.resolve_proto_placeholders(pipeline)
   for component in pipeline.components:
     if component.id in config.component_resources:
       cpu, memory_gib = config.component_resources[component.id]
@@ -119,6 +124,7 @@ def compile_pipeline(config: config_lib.PipelineConfig,
   for parameter in parameters:
     root_parameters[parameter.name]['defaultValue'] = parameter.default
   spec['defaultPipelineRoot'] = config.pipeline_root
+  mark_optional_inputs(spec, pipeline)
   executors = spec['deploymentSpec']['executors']
   for executor in executors.values():
     if 'container' in executor:
@@ -135,6 +141,28 @@ def compile_pipeline(config: config_lib.PipelineConfig,
             'compiled by kubeflow/runner.py; do not edit.\n')
     yaml.safe_dump_all(documents, f, sort_keys=False)
   return path
+
+
+def mark_optional_inputs(spec: Dict[str, Any],
+                         pipeline: tfx.dsl.Pipeline) -> None:
+  """Declares the components' optional inputs optional in the spec.
+
+  TFX's compiler drops the optionality, but a resolver may resolve nothing:
+  no statistics before the first run for DistributionValidator's baseline,
+  no blessed model for the Trainer's warm start and the Evaluator's
+  baseline. KFP then leaves out an input declared optional and fails the
+  task on one that is not.
+  """
+  for component in pipeline.components:
+    definitions = spec['components'].get(component.id, {}).get(
+        'inputDefinitions', {}).get('artifacts', {})
+    # Resolvers have no spec: their inputs are queries, not task inputs.
+    parameters = getattr(getattr(component, 'spec', None), 'INPUTS', {})
+    for key, channel in component.inputs.items():
+      parameter = parameters.get(key)
+      if key in definitions and (channel.is_optional
+                                 or (parameter and parameter.optional)):
+        definitions[key]['isOptional'] = True
 
 
 def _configure_container(container: Dict[str, Any],

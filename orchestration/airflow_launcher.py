@@ -110,8 +110,10 @@ def resolve_proto_placeholders(pipeline) -> None:
   `custom_validation_config`) in `make_proto` placeholders, which the IR
   launchers (LocalDagRunner, Kubeflow) resolve. TFX's Airflow orchestration
   passes them on unresolved: Airflow's templating then fails on them, and the
-  executor could not read one either. A placeholder with no fields of its
-  own is only its proto, so it is replaced by that proto.
+  executor could not read one either. TFX's KFP v2 compiler refuses them
+  (it compiles only channel placeholders), so kubeflow/runner.py uses this
+  too. A placeholder with no fields of its own is only its proto, so it is
+  replaced by that proto.
   """
   for component in pipeline.components:
     properties = getattr(component, 'exec_properties', {})

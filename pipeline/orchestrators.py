@@ -6,13 +6,15 @@ start). Free of TFX imports: a runner can say it before TFX loads.
 
 | capability        | local | airflow | kubeflow                           |
 | ----------------- | ----- | ------- | ---------------------------------- |
-| drift check       | yes   | yes     | no                                 |
-| warm start        | yes   | yes     | no                                 |
+| drift check       | yes   | yes     | yes, against the previous run      |
+| warm start        | yes   | yes     | yes, from the latest blessed model |
 | span window       | yes   | yes     | no                                 |
 | local ML Metadata | yes   | yes     | no (the cluster's own store)       |
 
 Airflow runs the drift check thanks to orchestration/airflow_launcher.py's
-fixes to TFX's pre-IR launcher (`name_outputs_per_component`).
+fixes to TFX's pre-IR launcher (`name_outputs_per_component`); Kubeflow runs
+it and warm start with TFX's stock resolver strategies, the only ones its
+KFP v2 compiler builds.
 """
 
 import dataclasses
@@ -98,14 +100,15 @@ AIRFLOW = Orchestrator('airflow', custom_resolvers=True, support={
     LOCAL_METADATA: _FULL})
 
 KUBEFLOW = Orchestrator('kubeflow', custom_resolvers=False, support={
-    DRIFT_CHECK: Support(False, (
-        "the previous span's statistics need a custom resolver strategy, and "
-        "TFX's KFP v2 compiler builds only LatestArtifactStrategy and "
-        'LatestBlessedModelStrategy')),
-    WARM_START: Support(False, (
-        'the latest blessed model trained on other examples needs a custom '
-        "resolver strategy, and TFX's KFP v2 compiler builds only "
-        'LatestArtifactStrategy and LatestBlessedModelStrategy')),
+    DRIFT_CHECK: Support(True, (
+        "against the previous run's statistics (TFX's LatestArtifactStrategy, "
+        'resolved before this run computes its own), not the previous '
+        "span's: a re-run of a span is compared with itself, and excluded "
+        'spans are not skipped')),
+    WARM_START: Support(True, (
+        'from the latest blessed model (LatestBlessedModelStrategy), even '
+        'one trained on these very examples: a run on unchanged data trains '
+        'again instead of staying cached')),
     SPAN_WINDOW: Support(False, (
         "a window of spans anchored on this run's span needs a custom "
         "resolver strategy, and TFX's KFP v2 compiler builds only "

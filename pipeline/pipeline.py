@@ -10,11 +10,15 @@ from typing import List, Optional, Union
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+from tfx.components.distribution_validator import executor as drift_executor
 from tfx.components.distribution_validator.component import (
     DistributionValidator)
+from tfx.dsl.components.base import executor_spec
 from tfx.orchestration.data_types import RuntimeParameter
 from tfx.proto import distribution_validator_pb2
 from tfx.proto import range_config_pb2
+from tfx.types import standard_component_specs
+from google.protobuf import json_format
 from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import path_pb2
@@ -151,6 +155,33 @@ def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
   ).with_id(node_id)
 
 
+class KubeflowDistributionValidatorExecutor(drift_executor.Executor):
+  """DistributionValidator's executor as TFX's KFP v2 container calls it.
+
+  The container hands proto parameters over as the JSON the compiler wrote,
+  where TFX's executor expects the protos. And a baseline that resolved
+  nothing (the first run) may be left out of the inputs altogether, as KFP
+  leaves out an optional input: TFX's executor indexes the key.
+  """
+
+  _PROTO_PARAMETERS = {
+      standard_component_specs.DISTRIBUTION_VALIDATOR_CONFIG_KEY:
+          distribution_validator_pb2.DistributionValidatorConfig,
+      standard_component_specs.CUSTOM_VALIDATION_CONFIG_KEY:
+          custom_validation_config_pb2.CustomValidationConfig,
+  }
+
+  def Do(self, input_dict, output_dict, exec_properties):
+    input_dict = {standard_component_specs.BASELINE_STATISTICS_KEY: [],
+                  **input_dict}
+    exec_properties = dict(exec_properties)
+    for key, proto_type in self._PROTO_PARAMETERS.items():
+      if isinstance(exec_properties.get(key), str):
+        exec_properties[key] = json_format.Parse(exec_properties[key],
+                                                 proto_type())
+    return super().Do(input_dict, output_dict, exec_properties)
+
+
 def create_pipeline(
     config: PipelineConfig,
     data: DataLocation,
@@ -174,6 +205,7 @@ def create_pipeline(
       RuntimeParameter (JSON of the EvalConfig) on Kubeflow.
   """
   orchestrator = orchestrators.get(orchestrator)
+  custom_resolvers = orchestrator.custom_resolvers
   range_config = None
   if data.spans and config.span is not None:
     range_config = range_config_pb2.RangeConfig(
@@ -208,15 +240,28 @@ def create_pipeline(
   if orchestrator.runs(orchestrators.DRIFT_CHECK):
     # Drift: the new span's statistics against the previous span's (none on
     # the first span: DistributionValidator then passes it).
-    previous_statistics = _span_window(
-        config, 'previous_span_resolver',
-        statistics_gen.outputs['statistics'], 1, before_current=True)
+    if custom_resolvers:
+      previous_statistics = _span_window(
+          config, 'previous_span_resolver',
+          statistics_gen.outputs['statistics'], 1, before_current=True)
+    else:
+      # Stock: the latest statistics recorded. StatisticsGen waits for it,
+      # so that they are the previous run's, never this run's.
+      previous_statistics = tfx.dsl.Resolver(
+          strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+          **{resolvers.HISTORY_KEY: tfx.dsl.Channel(
+              type=tfx.types.standard_artifacts.ExampleStatistics)},
+      ).with_id('previous_run_statistics_resolver')
+      statistics_gen.add_upstream_node(previous_statistics)
     distribution_validator = DistributionValidator(
         statistics=statistics_gen.outputs['statistics'],
         baseline_statistics=previous_statistics.outputs[
             resolvers.HISTORY_KEY].as_optional(),
         config=make_drift_config(config),
         custom_validation_config=make_drift_checks(config))
+    if orchestrator is orchestrators.KUBEFLOW:
+      distribution_validator.executor_spec = executor_spec.ExecutorClassSpec(
+          KubeflowDistributionValidatorExecutor)
     nodes += [previous_statistics, distribution_validator]
     gated_anomalies['drift_anomalies'] = distribution_validator.outputs[
         'anomalies']
@@ -236,12 +281,23 @@ def create_pipeline(
       disable_statistics=True)
   transform.add_upstream_node(validation_gate)
 
+  model_resolver = tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(
+          type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id('latest_blessed_model_resolver')
+
   # Warm start: the latest blessed model trained on other examples than
   # these (on unchanged data the same one as last time, so that a re-run
   # stays cached). The Trainer decides whether its tokenization fits.
   base_model = None
-  if (orchestrator.runs(orchestrators.WARM_START)
-      and config.training['warm_start']):
+  warm_start = (orchestrator.runs(orchestrators.WARM_START)
+                and config.training['warm_start'])
+  if warm_start and not custom_resolvers:
+    # Stock: the latest blessed model, the Evaluator's baseline.
+    base_model = model_resolver.outputs['model']
+  elif warm_start:
     base_model_resolver = tfx.dsl.Resolver(
         strategy_class=resolvers.LatestBlessedModelFromOtherDataStrategy,
         config={'num_spans': config.span_window if data.spans else 1},
@@ -263,13 +319,6 @@ def create_pipeline(
           splits=[contract.TRAIN_SPLIT]),
       eval_args=tfx.proto.EvalArgs(splits=[contract.EVAL_SPLIT]),
       custom_config=config.trainer_custom_config)
-
-  model_resolver = tfx.dsl.Resolver(
-      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-      model_blessing=tfx.dsl.Channel(
-          type=tfx.types.standard_artifacts.ModelBlessing),
-  ).with_id('latest_blessed_model_resolver')
 
   evaluator = tfx.components.Evaluator(
       examples=examples,

@@ -1,6 +1,7 @@
 """The capability table and the pipeline each orchestrator gets (no run)."""
 
 import pytest
+from tfx.orchestration.kubeflow.v2 import step_builder
 
 from pipeline import configs as config_lib
 from pipeline import data
@@ -43,10 +44,15 @@ def test_local_and_airflow_run_it_all_kubeflow_says_what_it_lacks():
     assert not orchestrator.missing() and not orchestrator.differences()
     assert orchestrator.notice() == ''
   kubeflow = orchestrators.KUBEFLOW
-  assert set(kubeflow.missing()) == set(orchestrators.CAPABILITIES)
+  assert set(kubeflow.missing()) == {orchestrators.SPAN_WINDOW,
+                                     orchestrators.LOCAL_METADATA}
+  assert set(kubeflow.differences()) == {orchestrators.DRIFT_CHECK,
+                                         orchestrators.WARM_START}
   assert not kubeflow.custom_resolvers
+  assert 'LatestArtifactStrategy' in kubeflow.differences()[
+      orchestrators.DRIFT_CHECK]
   notice = kubeflow.notice()
-  for capability in orchestrators.CAPABILITIES:
+  for capability in (orchestrators.SPAN_WINDOW, orchestrators.LOCAL_METADATA):
     assert f'no {capability}' in notice
     assert kubeflow.missing()[capability] in notice
 
@@ -80,11 +86,35 @@ def test_local_and_airflow_get_the_whole_pipeline(tmp_path, orchestrator):
       'metadata.sqlite')
 
 
-def test_kubeflow_gets_no_custom_resolver(tmp_path):
+def test_kubeflow_gets_the_drift_check_and_warm_start_with_stock_resolvers(
+    tmp_path):
   pipeline = _pipeline(tmp_path, orchestrators.KUBEFLOW)
-  assert set(_by_id(pipeline)) == EVERY_NODE - {
+  by_id = _by_id(pipeline)
+  assert set(by_id) == EVERY_NODE - {
       'span_window_resolver', 'previous_span_resolver',
-      'warm_start_model_resolver', 'DistributionValidator'}
+      'warm_start_model_resolver'} | {'previous_run_statistics_resolver'}
+  # Only strategies TFX's KFP v2 compiler builds.
+  stock = (step_builder.latest_artifact_strategy.LatestArtifactStrategy,
+           step_builder.latest_blessed_model_strategy
+           .LatestBlessedModelStrategy)
+  for node_id in ('previous_run_statistics_resolver',
+                  'latest_blessed_model_resolver'):
+    assert by_id[node_id].exec_properties['resolver_class'] in stock
+  # The baseline is resolved before this run's statistics exist.
+  resolver = by_id['previous_run_statistics_resolver']
+  assert resolver in by_id['StatisticsGen'].upstream_nodes
+  validator = by_id['DistributionValidator']
+  assert validator.inputs['baseline_statistics'].is_optional
+  assert resolver in validator.upstream_nodes
+  assert validator in by_id['ValidationGate'].upstream_nodes
+  assert (validator.executor_spec.executor_class
+          is imdb_pipeline.KubeflowDistributionValidatorExecutor)
+  # Warm start from the Evaluator's baseline, the latest blessed model.
+  base_model = by_id['Trainer'].inputs['base_model']
+  assert base_model.producer_component_id == 'latest_blessed_model_resolver'
+  # No window: the Trainer reads the span ExampleGen ingested.
+  assert by_id['Trainer'].inputs['examples'].producer_component_id == (
+      'ImdbExampleGen')
   assert pipeline.metadata_connection_config is None
 
 
