@@ -25,6 +25,7 @@ from orchestration import run_lock
 from orchestration.beam import profiles as beam_profiles
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from runs import progress
 
 def run(config: config_lib.PipelineConfig, location: data.DataLocation,
@@ -42,6 +43,9 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation,
   print(f'Log: {log_path}'
         + ('' if config.local.verbose else ' (-v or VERBOSE=1 shows it here too)'),
         flush=True)
+  # On the terminal, before the logs go to the file: nothing, as long as
+  # the local run is the pipeline that every other one is measured against.
+  orchestrators.print_notice(orchestrators.LOCAL)
   started_ms = int(time.time() * 1000)
   report_path, latest = None, None
   with progress.capture_output(log_path, config.local.verbose) as reporter:
@@ -57,7 +61,7 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation,
 
     logging.set_verbosity(logging.INFO)
     pipeline = imdb_pipeline.create_pipeline(config, location,
-                                             beam_args)
+                                             beam_args, orchestrators.LOCAL)
     reporter.total_components = len(pipeline.components)
     tfx.orchestration.LocalDagRunner().run(pipeline)
     # Under `tfx pipeline create` the CLI only records the pipeline and

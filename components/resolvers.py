@@ -14,7 +14,7 @@ against itself (and a re-run whose Trainer was cached stays cached).
 
 Each is used through `tfx.dsl.Resolver(strategy_class=..., config=...)`,
 which LocalDagRunner and Airflow run; Kubeflow Pipelines v2 compiles only
-TFX's two stock strategies (see `create_pipeline(custom_resolvers=False)`).
+TFX's two stock strategies (see pipeline/orchestrators.py).
 """
 
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -198,7 +198,10 @@ class LatestBlessedOtherModelStrategy(resolver.ResolverStrategy):
       input_dict: Dict[str, List[types.Artifact]]
   ) -> Optional[Dict[str, List[types.Artifact]]]:
     del store  # everything needed is in the inputs
-    candidates = {m.id for m in input_dict['candidate']}
+    # LocalDagRunner passes this run's model; TFX's pre-IR launcher (Airflow)
+    # every model the Trainer made, of which this run's is the newest.
+    candidates = {max(m.id for m in input_dict['candidate'])} if input_dict[
+        'candidate'] else set()
     blessings = {
         b.get_int_custom_property(
             evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b

@@ -27,6 +27,7 @@ from tfx.orchestration.airflow import airflow_dag_runner
 
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from pipeline import pipeline as imdb_pipeline
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -37,11 +38,11 @@ def create_dag(environ: Mapping[str, str]) -> models.DAG:
   # Without IMDB_DATA this downloads the official archive while Airflow
   # parses the file (once; it is cached): scheduled setups should set it.
   location = data.resolve(config.data.path, config.data.cache_dir)
-  # No DistributionValidator under Airflow: TFX's pre-IR launcher registers
-  # its outputs twice and fails (see create_pipeline); the schema check stays.
+  # Into the DAG processor's and each task's log, if Airflow lacks anything.
+  orchestrators.print_notice(orchestrators.AIRFLOW)
   pipeline = imdb_pipeline.create_pipeline(config, location,
                                            beam_profiles.pipeline_args(config),
-                                           drift_check=False)
+                                           orchestrators.AIRFLOW)
   airflow_launcher.resolve_proto_placeholders(pipeline)
   return airflow_dag_runner.AirflowDagRunner(
       airflow_dag_runner.AirflowPipelineConfig(
@@ -50,4 +51,5 @@ def create_dag(environ: Mapping[str, str]) -> models.DAG:
 
 
 airflow_launcher.record_each_input_artifact_once()
+airflow_launcher.name_outputs_per_component()
 DAG = create_dag(os.environ)

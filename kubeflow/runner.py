@@ -5,7 +5,8 @@
 
 writes `outputs/kubeflow/imdb_sentiment_pipeline.yaml`: a KFP v2 PipelineSpec
 (the form the KFP v2 SDK uploads), compiled by TFX's KubeflowV2DagRunner from
-the very same `create_pipeline` the local runner uses. Compiling packages the
+the `create_pipeline` the local runner uses, for Kubeflow: what differs on the
+cluster (pipeline/orchestrators.py) is printed to stderr. Compiling packages the
 module files into wheels under the pipeline root, so the pipeline root must be
 writable from here (object storage credentials, or a local path for a dry run).
 """
@@ -31,8 +32,10 @@ from google.protobuf import json_format
 import contract
 import kubeflow
 from kubeflow import serving
+from orchestration import airflow_launcher
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from pipeline import pipeline as imdb_pipeline
 # pylint: enable=g-import-not-at-top
 
@@ -87,14 +90,17 @@ def build_pipeline(config: config_lib.PipelineConfig
       name=EVAL_CONFIG_PARAMETER, ptype=str,
       default=json_format.MessageToJson(
           imdb_pipeline.make_eval_config(config), indent=None))
-  # KFP v2 compiles only TFX's stock resolver strategies: no span window,
-  # drift check or warm start on the cluster (see create_pipeline).
+  # KFP v2 compiles only TFX's stock resolver strategies: what that changes
+  # is in pipeline/orchestrators.py, and `main` prints it.
   pipeline = imdb_pipeline.create_pipeline(config, location,
                                            beam_profiles.pipeline_args(config),
+                                           orchestrators.KUBEFLOW,
                                            train_args=train_args,
-                                           eval_config=eval_config,
-                                           local_metadata=False,
-                                           custom_resolvers=False)
+                                           eval_config=eval_config)
+  # DistributionValidator's custom validations: the proto, which the
+  # compiler writes as JSON, not TFX's make_proto placeholder, which it
+  # refuses.
+  airflow_launcher.resolve_proto_placeholders(pipeline)
   for component in pipeline.components:
     if component.id in config.kubeflow.component_resources:
       cpu, memory_gib = config.kubeflow.component_resources[component.id]
@@ -121,6 +127,7 @@ def compile_pipeline(config: config_lib.PipelineConfig,
   for parameter in parameters:
     root_parameters[parameter.name]['defaultValue'] = parameter.default
   spec['defaultPipelineRoot'] = config.pipeline_root
+  mark_optional_inputs(spec, pipeline)
   executors = spec['deploymentSpec']['executors']
   for executor in executors.values():
     if 'container' in executor:
@@ -137,6 +144,28 @@ def compile_pipeline(config: config_lib.PipelineConfig,
             'compiled by kubeflow/runner.py; do not edit.\n')
     yaml.safe_dump_all(documents, f, sort_keys=False)
   return path
+
+
+def mark_optional_inputs(spec: Dict[str, Any],
+                         pipeline: tfx.dsl.Pipeline) -> None:
+  """Declares the components' optional inputs optional in the spec.
+
+  TFX's compiler drops the optionality, but a resolver may resolve nothing:
+  no statistics before the first run for DistributionValidator's baseline,
+  no blessed model for the Trainer's warm start and the Evaluator's
+  baseline. KFP then leaves out an input declared optional and fails the
+  task on one that is not.
+  """
+  for component in pipeline.components:
+    definitions = spec['components'].get(component.id, {}).get(
+        'inputDefinitions', {}).get('artifacts', {})
+    # Resolvers have no spec: their inputs are queries, not task inputs.
+    parameters = getattr(getattr(component, 'spec', None), 'INPUTS', {})
+    for key, channel in component.inputs.items():
+      parameter = parameters.get(key)
+      if key in definitions and (channel.is_optional
+                                 or (parameter and parameter.optional)):
+        definitions[key]['isOptional'] = True
 
 
 def _configure_container(container: Dict[str, Any],
@@ -184,6 +213,7 @@ def main(argv=None) -> int:
   # S3 endpoint in this environment if one is set (e.g. a port-forward), else
   # through the components' own.
   object_storage.apply_environment(config, keep_existing=True)
+  orchestrators.print_notice(orchestrators.KUBEFLOW)
   try:
     path = compile_pipeline(config, output_dir)
   except data.DataSourceError as e:

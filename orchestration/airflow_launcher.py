@@ -1,8 +1,10 @@
 """What the Airflow DAG (dags/imdb_sentiment_dag.py) needs besides Airflow.
 
 Kept apart from the DAG file, and free of Airflow imports, so that the main
-venv can test it: the DAG's settings from the configuration, and a fix for
-TFX's Airflow orchestration.
+venv can test it: the DAG's settings from the configuration, and fixes for
+TFX's Airflow orchestration (its pre-IR launcher): one artifact under two
+input keys, two components' outputs of one type and key in a run, and proto
+parameters.
 """
 
 import datetime
@@ -67,6 +69,40 @@ def record_each_input_artifact_once() -> None:
   metadata.Metadata._artifact_and_event_pairs = once_per_artifact  # pylint: disable=protected-access
 
 
+def name_outputs_per_component() -> None:
+  """Lets two components of a run have outputs of one type under one key.
+
+  TFX's pre-IR driver names each new output artifact `<output key>:<run id>`
+  (base_driver.BaseDriver._prepare_output_artifacts), but ML Metadata keeps
+  an artifact's name unique per type. ExampleValidator and
+  DistributionValidator both output ExampleAnomalies as `anomalies`, so the
+  second to register its outputs in a run fails (AlreadyExistsError: UNIQUE
+  constraint failed: Artifact.type_id, Artifact.name). Patched here, the name
+  starts with the producing component's id, which the run's graph keeps
+  unique. Nothing reads these names back: the launcher finds a producer's
+  outputs through its execution's events. Output artifacts without a name
+  (ExampleGen's driver sets none) and ones registered already are left
+  alone. Idempotent (the DAG file is loaded again by every task).
+  """
+  update_execution = metadata.Metadata.update_execution
+  if getattr(update_execution, 'names_outputs_per_component', False):
+    return
+
+  def with_component_names(self, execution, component_info, *args,
+                           output_artifacts=None, **kwargs):
+    prefix = f'{component_info.component_id}:'
+    for artifacts in (output_artifacts or {}).values():
+      for artifact in artifacts:
+        if (not artifact.id and artifact.name
+            and not artifact.name.startswith(prefix)):
+          artifact.name = prefix + artifact.name
+    return update_execution(self, execution, component_info, *args,
+                            output_artifacts=output_artifacts, **kwargs)
+
+  with_component_names.names_outputs_per_component = True
+  metadata.Metadata.update_execution = with_component_names
+
+
 def resolve_proto_placeholders(pipeline) -> None:
   """Hands proto execution properties to Airflow tasks as the protos.
 
@@ -74,8 +110,10 @@ def resolve_proto_placeholders(pipeline) -> None:
   `custom_validation_config`) in `make_proto` placeholders, which the IR
   launchers (LocalDagRunner, Kubeflow) resolve. TFX's Airflow orchestration
   passes them on unresolved: Airflow's templating then fails on them, and the
-  executor could not read one either. A placeholder with no fields of its
-  own is only its proto, so it is replaced by that proto.
+  executor could not read one either. TFX's KFP v2 compiler refuses them
+  (it compiles only channel placeholders), so kubeflow/runner.py uses this
+  too. A placeholder with no fields of its own is only its proto, so it is
+  replaced by that proto.
   """
   for component in pipeline.components:
     properties = getattr(component, 'exec_properties', {})

@@ -10,11 +10,15 @@ from typing import List, Optional, Sequence, Union
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+from tfx.components.distribution_validator import executor as drift_executor
 from tfx.components.distribution_validator.component import (
     DistributionValidator)
+from tfx.dsl.components.base import executor_spec
 from tfx.orchestration.data_types import RuntimeParameter
 from tfx.proto import distribution_validator_pb2
 from tfx.proto import range_config_pb2
+from tfx.types import standard_component_specs
+from google.protobuf import json_format
 from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import path_pb2
@@ -26,6 +30,7 @@ from components.pusher.component import VersionedPusher
 from components.validation_gate import ValidationGate
 from pipeline.configs import PipelineConfig
 from components import resolvers
+from pipeline import orchestrators
 from pipeline.data import DataLocation
 
 
@@ -150,38 +155,60 @@ def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
   ).with_id(node_id)
 
 
+class KubeflowDistributionValidatorExecutor(drift_executor.Executor):
+  """DistributionValidator's executor as TFX's KFP v2 container calls it.
+
+  The container hands proto parameters over as the JSON the compiler wrote,
+  where TFX's executor expects the protos. And a baseline that resolved
+  nothing (the first run) may be left out of the inputs altogether, as KFP
+  leaves out an optional input: TFX's executor indexes the key.
+  """
+
+  _PROTO_PARAMETERS = {
+      standard_component_specs.DISTRIBUTION_VALIDATOR_CONFIG_KEY:
+          distribution_validator_pb2.DistributionValidatorConfig,
+      standard_component_specs.CUSTOM_VALIDATION_CONFIG_KEY:
+          custom_validation_config_pb2.CustomValidationConfig,
+  }
+
+  def Do(self, input_dict, output_dict, exec_properties):
+    input_dict = {standard_component_specs.BASELINE_STATISTICS_KEY: [],
+                  **input_dict}
+    exec_properties = dict(exec_properties)
+    for key, proto_type in self._PROTO_PARAMETERS.items():
+      if isinstance(exec_properties.get(key), str):
+        exec_properties[key] = json_format.Parse(exec_properties[key],
+                                                 proto_type())
+    return super().Do(input_dict, output_dict, exec_properties)
+
+
 def create_pipeline(
     config: PipelineConfig,
     data: DataLocation,
     beam_pipeline_args: Sequence[str],
+    orchestrator: Union[str, orchestrators.Orchestrator] = orchestrators.LOCAL,
     train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
     eval_config: Optional[Union[tfma.EvalConfig, RuntimeParameter]] = None,
-    local_metadata: bool = True,
-    custom_resolvers: bool = True,
-    drift_check: bool = True) -> tfx.dsl.Pipeline:
-  """The whole pipeline, ExampleGen to Pusher, for every orchestrator.
+) -> tfx.dsl.Pipeline:
+  """The whole pipeline, ExampleGen to Pusher, as `orchestrator` runs it.
+
+  What each orchestrator runs (drift check, warm start, span window, local
+  ML Metadata), and why not the rest, is in pipeline/orchestrators.py.
 
   Args:
     config: the run's configuration.
     data: what ExampleGen reads; its `input_base` may be a RuntimeParameter.
     beam_pipeline_args: the Beam flags of every Beam component; the runner
       makes them from the Beam profile (orchestration/beam/profiles.py).
+    orchestrator: `orchestrators.LOCAL`, `AIRFLOW` or `KUBEFLOW` (or its
+      name).
     train_args: defaults to training on `train` by epochs (see settings.py);
       may be a RuntimeParameter (JSON of TrainArgs) on Kubeflow.
     eval_config: defaults to `make_eval_config(config)`; may be a
       RuntimeParameter (JSON of the EvalConfig) on Kubeflow.
-    local_metadata: use the SQLite ML Metadata store under the output
-      directory; orchestrators with their own store (Kubeflow) pass False.
-    custom_resolvers: use this project's resolver strategies (span windows,
-      drift against the previous span, warm start from the latest blessed
-      model). Kubeflow Pipelines v2 compiles only TFX's stock strategies, so
-      its runner passes False: each run then reads the span it ingested,
-      without drift checks or warm start.
-    drift_check: compare each span's statistics with the previous span's
-      (DistributionValidator). TFX's pre-IR launcher, which Airflow runs,
-      cannot run DistributionValidator (it registers the outputs that the
-      executor returns a second time), so the Airflow DAG passes False.
   """
+  orchestrator = orchestrators.get(orchestrator)
+  custom_resolvers = orchestrator.custom_resolvers
   range_config = None
   if data.spans and config.retraining.span is not None:
     range_config = range_config_pb2.RangeConfig(
@@ -198,7 +225,8 @@ def create_pipeline(
   # The examples Transform, Trainer and Evaluator read: the span just
   # ingested, or a window of the latest spans.
   examples = example_gen.outputs['examples']
-  if custom_resolvers and data.spans and config.retraining.span_window > 1:
+  if (orchestrator.runs(orchestrators.SPAN_WINDOW) and data.spans
+      and config.retraining.span_window > 1):
     span_window = _span_window(config, 'span_window_resolver', examples,
                                config.retraining.span_window, before_current=False)
     nodes.append(span_window)
@@ -212,18 +240,31 @@ def create_pipeline(
       schema=schema_gen.outputs['schema'])
   nodes += [statistics_gen, schema_gen, example_validator]
   gated_anomalies = {'anomalies': example_validator.outputs['anomalies']}
-  if custom_resolvers and drift_check:
+  if orchestrator.runs(orchestrators.DRIFT_CHECK):
     # Drift: the new span's statistics against the previous span's (none on
     # the first span: DistributionValidator then passes it).
-    previous_statistics = _span_window(
-        config, 'previous_span_resolver',
-        statistics_gen.outputs['statistics'], 1, before_current=True)
+    if custom_resolvers:
+      previous_statistics = _span_window(
+          config, 'previous_span_resolver',
+          statistics_gen.outputs['statistics'], 1, before_current=True)
+    else:
+      # Stock: the latest statistics recorded. StatisticsGen waits for it,
+      # so that they are the previous run's, never this run's.
+      previous_statistics = tfx.dsl.Resolver(
+          strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+          **{resolvers.HISTORY_KEY: tfx.dsl.Channel(
+              type=tfx.types.standard_artifacts.ExampleStatistics)},
+      ).with_id('previous_run_statistics_resolver')
+      statistics_gen.add_upstream_node(previous_statistics)
     distribution_validator = DistributionValidator(
         statistics=statistics_gen.outputs['statistics'],
         baseline_statistics=previous_statistics.outputs[
             resolvers.HISTORY_KEY].as_optional(),
         config=make_drift_config(config),
         custom_validation_config=make_drift_checks(config))
+    if orchestrator is orchestrators.KUBEFLOW:
+      distribution_validator.executor_spec = executor_spec.ExecutorClassSpec(
+          KubeflowDistributionValidatorExecutor)
     nodes += [previous_statistics, distribution_validator]
     gated_anomalies['drift_anomalies'] = distribution_validator.outputs[
         'anomalies']
@@ -243,11 +284,29 @@ def create_pipeline(
       disable_statistics=True)
   transform.add_upstream_node(validation_gate)
 
+  def baseline_resolver(strategy_class, **inputs) -> tfx.dsl.Resolver:
+    return tfx.dsl.Resolver(
+        strategy_class=strategy_class,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(
+            type=tfx.types.standard_artifacts.ModelBlessing),
+        **inputs).with_id('latest_blessed_model_resolver')
+
+  # With TFX's stock strategy (Kubeflow) the Evaluator's baseline is also
+  # the warm-start model, so it is resolved before the Trainer.
+  stock_resolver = None if custom_resolvers else baseline_resolver(
+      tfx.dsl.experimental.LatestBlessedModelStrategy)
+
   # Warm start: the latest blessed model trained on other examples than
   # these (on unchanged data the same one as last time, so that a re-run
   # stays cached). The Trainer decides whether its tokenization fits.
   base_model = None
-  if custom_resolvers and config.training.warm_start:
+  warm_start = (orchestrator.runs(orchestrators.WARM_START)
+                and config.training.warm_start)
+  if warm_start and not custom_resolvers:
+    # Stock: the latest blessed model, the Evaluator's baseline.
+    base_model = stock_resolver.outputs['model']
+  elif warm_start:
     base_model_resolver = tfx.dsl.Resolver(
         strategy_class=resolvers.LatestBlessedModelFromOtherDataStrategy,
         config={'num_spans': config.retraining.span_window if data.spans else 1},
@@ -270,12 +329,11 @@ def create_pipeline(
       eval_args=tfx.proto.EvalArgs(splits=[contract.EVAL_SPLIT]),
       custom_config=config.trainer_custom_config)
 
-  model_resolver = tfx.dsl.Resolver(
-      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-      model_blessing=tfx.dsl.Channel(
-          type=tfx.types.standard_artifacts.ModelBlessing),
-  ).with_id('latest_blessed_model_resolver')
+  # Never the candidate itself: a re-run whose Trainer was cached would
+  # otherwise evaluate its model against itself instead of staying cached.
+  model_resolver = stock_resolver or baseline_resolver(
+      resolvers.LatestBlessedOtherModelStrategy,
+      candidate=trainer.outputs['model'])
 
   evaluator = tfx.components.Evaluator(
       examples=examples,
@@ -305,5 +363,6 @@ def create_pipeline(
       enable_cache=config.retraining.enable_cache,
       metadata_connection_config=(
           tfx.orchestration.metadata.sqlite_metadata_connection_config(
-              config.metadata_path) if local_metadata else None),
+              config.metadata_path)
+          if orchestrator.runs(orchestrators.LOCAL_METADATA) else None),
       beam_pipeline_args=list(beam_pipeline_args))

@@ -18,12 +18,18 @@ from typing import Dict
 from pipeline import configs as config_lib
 from pipeline import data
 from orchestration.beam import profiles as beam_profiles
+from pipeline import orchestrators
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 # The Beam components and what they need upstream (the schema, and the
 # validation gate Transform waits for).
 STAGE_COMPONENTS = ('ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen',
                     'ExampleValidator', 'ValidationGate', 'Transform')
+# The local pipeline without the drift check, which the cut would leave
+# the gate waiting for.
+STAGE_ORCHESTRATOR = orchestrators.LOCAL.without(
+    orchestrators.DRIFT_CHECK,
+    'its resolver and DistributionValidator are no Beam components')
 
 
 def create_stage(config: config_lib.PipelineConfig,
@@ -33,10 +39,8 @@ def create_stage(config: config_lib.PipelineConfig,
   from tfx import v1 as tfx
   from pipeline import pipeline as imdb_pipeline
   # pylint: enable=g-import-not-at-top
-  # Without the drift check: it needs the previous span's statistics
-  # resolver, which is not a Beam component.
   full = imdb_pipeline.create_pipeline(
-      config, location, beam_profiles.pipeline_args(config), drift_check=False)
+      config, location, beam_profiles.pipeline_args(config), STAGE_ORCHESTRATOR)
   components = [c for c in full.components if c.id in STAGE_COMPONENTS]
   for component in components:
     # Forget the cut-off consumers (Trainer, Evaluator): a pipeline must hold

@@ -10,6 +10,8 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 import tensorflow_model_analysis as tfma
+from tensorflow_data_validation.anomalies.proto import (
+    custom_validation_config_pb2)
 
 from helpers import fake_kfp
 from helpers import imdb_data
@@ -20,6 +22,7 @@ from orchestration.beam import profiles as beam_profiles
 import contract
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from pipeline import pipeline as imdb_pipeline
 
 KUBEFLOW_DIR = os.path.join(imdb_data.PROJECT_ROOT, 'kubeflow')
@@ -89,7 +92,7 @@ def test_spec_has_every_local_component_with_the_same_dependencies(compiled):
   config, _, spec = compiled
   local = imdb_pipeline.create_pipeline(
       config, data.locate(DATA), beam_profiles.pipeline_args(config),
-      custom_resolvers=False)
+      orchestrators.KUBEFLOW)
   local_ids = {c.id for c in local.components}
   tasks = _task_dependencies(spec)
   # Resolvers compile to one task per resolved channel.
@@ -101,6 +104,93 @@ def test_spec_has_every_local_component_with_the_same_dependencies(compiled):
     upstream = {n.id for n in component.upstream_nodes}
     compiled_upstream = {name.split('-')[0] for name in tasks[component.id]}
     assert compiled_upstream == upstream, component.id
+
+
+def _inputs_from(spec, task):
+  """{input key: producer task} of a task's artifacts."""
+  artifacts = spec.root.dag.tasks[task].inputs.artifacts
+  return {key: artifact.task_output_artifact.producer_task
+          for key, artifact in artifacts.items()}
+
+
+def _resolver_query(spec, task):
+  executor = spec.root.dag.tasks[task].component_ref.name + '_executor'
+  resolver = json_format.MessageToDict(spec.deployment_spec)['executors'][
+      executor]['resolver']
+  [query] = resolver['outputArtifactQueries'].values()
+  return query['filter']
+
+
+def test_spec_checks_drift_against_the_previous_runs_statistics(compiled):
+  config, _, spec = compiled
+  tasks = _task_dependencies(spec)
+  assert _inputs_from(spec, 'DistributionValidator') == {
+      'statistics': 'StatisticsGen',
+      'baseline_statistics': 'previous_run_statistics_resolver'}
+  # The resolver waits for nothing and StatisticsGen waits for it: what it
+  # finds is never this run's statistics.
+  assert tasks['previous_run_statistics_resolver'] == set()
+  assert 'previous_run_statistics_resolver' in tasks['StatisticsGen']
+  assert _resolver_query(spec, 'previous_run_statistics_resolver') == (
+      'schema_title="tfx.ExampleStatistics" AND state=LIVE')
+  # Stops the run before Transform, as locally.
+  assert 'DistributionValidator' in tasks['ValidationGate']
+  assert 'ValidationGate' in tasks['Transform']
+  # The same checks as locally, as the JSON the container parses back.
+  parameters = spec.root.dag.tasks['DistributionValidator'].inputs.parameters
+  checks = json_format.Parse(
+      parameters['custom_validation_config'].runtime_value.constant
+      .string_value, custom_validation_config_pb2.CustomValidationConfig())
+  assert checks == imdb_pipeline.make_drift_checks(config)
+  [container] = [c for name, c in _containers(spec).items()
+                 if name == 'DistributionValidator_executor']
+  assert container['args'][:2] == [
+      '--executor_class_path',
+      'pipeline.pipeline.KubeflowDistributionValidatorExecutor']
+
+
+def test_spec_warm_starts_from_the_latest_blessed_model(compiled):
+  _, _, spec = compiled
+  assert _inputs_from(spec, 'Trainer')['base_model'] == (
+      'latest_blessed_model_resolver-model-resolver')
+  assert _inputs_from(spec, 'Evaluator')['baseline_model'] == (
+      'latest_blessed_model_resolver-model-resolver')
+  assert 'metadata.blessed.number_value=1' in _resolver_query(
+      spec, 'latest_blessed_model_resolver-model-blessing-resolver')
+  # No span window: the Trainer reads the span ExampleGen ingested.
+  assert _inputs_from(spec, 'Trainer')['examples'] == 'ImdbExampleGen'
+
+
+def test_inputs_a_resolver_may_leave_empty_are_optional(compiled):
+  _, _, spec = compiled
+  optional = {(name, key) for name, component in spec.components.items()
+              for key, artifact in
+              component.input_definitions.artifacts.items()
+              if artifact.is_optional}
+  assert {('DistributionValidator', 'baseline_statistics'),
+          ('Trainer', 'base_model'),
+          ('Evaluator', 'baseline_model')} <= optional
+  assert ('DistributionValidator', 'statistics') not in optional
+  assert ('Trainer', 'examples') not in optional
+
+
+def test_kubeflow_drift_executor_reads_json_and_a_missing_baseline(
+    tmp_path, monkeypatch):
+  config = config_lib.PipelineConfig()
+  checks = imdb_pipeline.make_drift_checks(config)
+  seen = {}
+  monkeypatch.setattr(
+      imdb_pipeline.drift_executor.Executor, 'Do',
+      lambda self, *args: seen.setdefault('args', args))
+  executor = imdb_pipeline.KubeflowDistributionValidatorExecutor()
+  executor.Do({'statistics': []}, {}, {
+      'distribution_validator_config': '{}',
+      'custom_validation_config': json_format.MessageToJson(checks)})
+  input_dict, _, exec_properties = seen['args']
+  assert input_dict == {'baseline_statistics': [], 'statistics': []}
+  assert exec_properties['custom_validation_config'] == checks
+  assert exec_properties['distribution_validator_config'] == (
+      imdb_pipeline.make_drift_config(config))
 
 
 def test_every_container_uses_the_configured_image(compiled):
@@ -330,7 +420,10 @@ def test_main_writes_spec_and_manifests(tmp_path, monkeypatch, capsys):
   monkeypatch.setenv('KFP_PIPELINE_DIR', str(tmp_path / 'kfp'))
   assert runner.main(['--output-dir', str(tmp_path / 'root'),
                       '--data', DATA, '--image', IMAGE]) == 0
-  result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  out, err = capsys.readouterr()
+  result = json.loads(out.strip().splitlines()[-1])
+  # What the cluster runs otherwise than `make run`, and why.
+  assert orchestrators.KUBEFLOW.notice() in err
   assert result['pipeline_spec'] == str(
       tmp_path / 'kfp' / 'imdb_sentiment_pipeline.yaml')
   assert sorted(os.listdir(tmp_path / 'kfp')) == [

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 
 import pytest
+import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import data_types
 from tfx.orchestration import metadata
@@ -25,6 +26,7 @@ from orchestration import airflow_launcher
 from orchestration.beam import profiles as beam_profiles
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from pipeline import pipeline as imdb_pipeline
 
 AIRFLOW_VENV = os.environ.get(
@@ -103,6 +105,50 @@ def test_one_artifact_under_two_input_keys_is_recorded_once(monkeypatch):
           if step.HasField('key')] == ['model']
 
 
+def _register_two_validators_outputs(store: metadata.Metadata):
+  """Registers ExampleValidator's and DistributionValidator's executions of
+  one run with their outputs as TFX's pre-IR driver makes them: both
+  `anomalies`, of one type, named `anomalies:<run id>`."""
+  pipeline_info = data_types.PipelineInfo(
+      pipeline_name='p', pipeline_root='/pipeline_root', run_id='run-1')
+  contexts = store.register_pipeline_contexts_if_not_exists(pipeline_info)
+  for component_id in ('ExampleValidator', 'DistributionValidator'):
+    component_info = data_types.ComponentInfo(
+        component_type=component_id, component_id=component_id,
+        pipeline_info=pipeline_info)
+    execution = store.register_execution(
+        pipeline_info=pipeline_info, component_info=component_info,
+        contexts=contexts)
+    anomalies = standard_artifacts.ExampleAnomalies()
+    anomalies.name = f'anomalies:{pipeline_info.run_id}'
+    anomalies.producer_component = component_id
+    anomalies.uri = f'/pipeline_root/{component_id}/anomalies/{execution.id}'
+    store.update_execution(
+        execution=execution, component_info=component_info,
+        output_artifacts={'anomalies': [anomalies]}, contexts=contexts)
+  return sorted(a.name for a in store.store.get_artifacts())
+
+
+def test_two_components_outputs_of_one_type_and_key_register(monkeypatch):
+  connection = metadata_store_pb2.ConnectionConfig()
+  connection.fake_database.SetInParent()
+  monkeypatch.setattr(metadata.Metadata, 'update_execution',
+                      metadata.Metadata.update_execution)
+
+  # TFX as it is: DistributionValidator's outputs cannot be registered.
+  # (If this stops failing, TFX is fixed and the patch can go.)
+  with metadata.Metadata(connection) as store:
+    with pytest.raises(mlmd.errors.AlreadyExistsError):
+      _register_two_validators_outputs(store)
+
+  airflow_launcher.name_outputs_per_component()
+  airflow_launcher.name_outputs_per_component()  # Idempotent.
+  with metadata.Metadata(connection) as store:
+    assert _register_two_validators_outputs(store) == [
+        'DistributionValidator:anomalies:run-1',
+        'ExampleValidator:anomalies:run-1']
+
+
 def _airflow(env, *args: str) -> None:
   result = subprocess.run([AIRFLOW_CLI, *args], env=env, capture_output=True,
                           text=True, timeout=1500)
@@ -131,6 +177,13 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
   _airflow(env, 'dags', 'test', DAG_ID, LOGICAL_DATE.isoformat())
 
   config = config_lib.from_args([], environ=env)
+  # The whole pipeline ran, the drift check too (no earlier span: passed).
+  with contextlib.closing(sqlite3.connect(airflow_home / 'airflow.db')) as db:
+    states = dict(db.execute(
+        'SELECT task_id, state FROM task_instance WHERE dag_id = ?',
+        (DAG_ID,)).fetchall())
+  assert states.get('DistributionValidator') == 'success', states
+  assert states.get('previous_span_resolver') == 'success', states
   versions = [name for name in os.listdir(config.serving_dir)
               if name.isdigit() and os.path.isfile(
                   os.path.join(config.serving_dir, name, 'saved_model.pb'))]
@@ -153,9 +206,64 @@ def test_proto_parameters_reach_airflow_tasks_as_protos(tmp_path):
   config = config_lib.from_args(['--output-dir', str(tmp_path)], environ={})
   pipeline = imdb_pipeline.create_pipeline(
       config, data.DataLocation('/data', 'x.tar.gz', 'x.tar.gz'),
-      beam_profiles.pipeline_args(config))
+      beam_profiles.pipeline_args(config), orchestrators.AIRFLOW)
   airflow_launcher.resolve_proto_placeholders(pipeline)
   [validator] = [c for c in pipeline.components
                  if c.id == 'DistributionValidator']
   assert validator.exec_properties['custom_validation_config'] == (
       imdb_pipeline.make_drift_checks(config))
+
+
+def _front_of_the_pipeline(config, location):
+  """The Airflow pipeline up to the validation gate."""
+  from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
+  full = imdb_pipeline.create_pipeline(
+      config, location, beam_profiles.pipeline_args(config),
+      orchestrators.AIRFLOW)
+  components = [c for c in full.components if c.id in (
+      'ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen',
+      'ExampleValidator', 'previous_span_resolver', 'DistributionValidator',
+      'ValidationGate')]
+  for component in components:
+    component._downstream_nodes = {  # pylint: disable=protected-access
+        node for node in component.downstream_nodes if node in components}
+  pipeline = tfx.dsl.Pipeline(
+      pipeline_name=config.pipeline_name,
+      pipeline_root=config.pipeline_root, components=components,
+      enable_cache=True,
+      metadata_connection_config=full.metadata_connection_config,
+      beam_pipeline_args=full.beam_pipeline_args)
+  airflow_launcher.resolve_proto_placeholders(pipeline)
+  return pipeline
+
+
+@pytest.mark.e2e
+def test_drift_check_under_the_pre_ir_launcher_stops_a_drifted_span(
+    tmp_path, monkeypatch):
+  """DistributionValidator under the launcher, drivers and metadata layer
+  that AirflowComponent runs (TFX's legacy BeamDagRunner drives the same
+  ones, without an Airflow DB): span 2, all positive, against span 1."""
+  # pylint: disable=g-import-not-at-top
+  from tfx.orchestration.beam.legacy import beam_dag_runner
+  # pylint: enable=g-import-not-at-top
+  for name in ('update_execution', '_artifact_and_event_pairs'):
+    monkeypatch.setattr(metadata.Metadata, name,
+                        getattr(metadata.Metadata, name))
+  airflow_launcher.record_each_input_artifact_once()
+  airflow_launcher.name_outputs_per_component()
+  spans = tmp_path / 'spans'
+  config = config_lib.from_args(['--output-dir', str(tmp_path / 'out'),
+                                 '--data', str(spans)], environ={})
+
+  imdb_data.write_tree(str(spans), imdb_data.generated_corpus(
+      {'train': 30, 'test': 10}, seed=1), top='span-1')
+  beam_dag_runner.BeamDagRunner().run(
+      _front_of_the_pipeline(config, data.resolve(config.data.path)))
+
+  drifted = imdb_data.generated_corpus({'train': 30, 'test': 10}, seed=2)
+  imdb_data.write_tree(str(spans), {name: text for name, text in
+                                    drifted.items() if '/pos/' in name},
+                       top='span-2')
+  with pytest.raises(Exception, match='share of positive reviews moved'):
+    beam_dag_runner.BeamDagRunner().run(
+        _front_of_the_pipeline(config, data.resolve(config.data.path)))

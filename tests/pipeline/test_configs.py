@@ -117,17 +117,6 @@ def test_spans_window_feeds_transform_trainer_evaluator_and_pusher(tmp_path):
       'static_range': {'start_span_number': 4, 'end_span_number': 4}}
 
 
-def test_kubeflow_pipelines_get_only_stock_resolvers(tmp_path):
-  config = config_lib.from_args(['--output-dir', str(tmp_path),
-                                 '--span-window', '3'], environ={})
-  location = data.DataLocation('/data', 'span-{SPAN}.tar.gz',
-                               'span-{SPAN}.tar.gz', spans=True)
-  ids = {c.id for c in imdb_pipeline.create_pipeline(
-      config, location, BEAM_ARGS, custom_resolvers=False).components}
-  assert ids.isdisjoint({'span_window_resolver', 'previous_span_resolver',
-                         'warm_start_model_resolver', 'DistributionValidator'})
-
-
 def test_eval_config_judges_both_heads_and_gates_on_sentiment():
   eval_config = imdb_pipeline.make_eval_config(
       config_lib.PipelineConfig(evaluation=config_lib.EvaluationSettings(
