@@ -1,140 +1,32 @@
 """`create_pipeline`: the IMDB sentiment pipeline, for every orchestrator.
 
-Named `imdb_pipeline` rather than `pipeline.py`: the TFX CLI puts this
-directory first on sys.path when it loads a runner, and a `pipeline.py` here
-would shadow the `pipeline` package itself.
+The Evaluator's configuration is in evaluation.py, the drift check's in
+drift.py, what each orchestrator runs in orchestrators.py.
 """
 
 from typing import List, Optional, Sequence, Union
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
-
-from tfx.components.distribution_validator import executor as drift_executor
 from tfx.components.distribution_validator.component import (
     DistributionValidator)
 from tfx.dsl.components.base import executor_spec
 from tfx.orchestration.data_types import RuntimeParameter
-from tfx.proto import distribution_validator_pb2
 from tfx.proto import range_config_pb2
-from tfx.types import standard_component_specs
-from google.protobuf import json_format
-from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
-from tensorflow_metadata.proto.v0 import anomalies_pb2
-from tensorflow_metadata.proto.v0 import path_pb2
 
-from components.imdb_example_gen.component import ImdbExampleGen
 import contract
+from components import resolvers
+from components.distribution_validator import executor as drift_executor
+from components.imdb_example_gen.component import ImdbExampleGen
 from components.pusher import executor as pusher_executor
 from components.pusher.component import VersionedPusher
 from components.validation_gate import ValidationGate
-from pipeline.configs import PipelineConfig
-from components import resolvers
 from pipeline import orchestrators
+from pipeline.configs import PipelineConfig
 from pipeline.data import DataLocation
-
-
-def make_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
-  """TFMA evaluation of the `test` split, both heads of the model.
-
-  The sentiment head is judged on its probabilities (never logits) and gates
-  the blessing; the star-rating head is reported (MAE), not gated.
-  """
-  accuracy_threshold = tfma.MetricThreshold(
-      value_threshold=tfma.GenericValueThreshold(
-          lower_bound={'value': config.evaluation.min_accuracy}),
-      # Blessed only if no more than `max_accuracy_drop` below the baseline.
-      change_threshold=tfma.GenericChangeThreshold(
-          direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-          absolute={'value': -config.evaluation.max_accuracy_drop}))
-  return tfma.EvalConfig(
-      model_specs=[tfma.ModelSpec(
-          signature_name=contract.EXAMPLES_SIGNATURE,
-          # Model output -> the raw feature that is its label.
-          label_keys={contract.PROBABILITY_OUTPUT_KEY: contract.LABEL_KEY,
-                      contract.RATING_OUTPUT_KEY: contract.RATING_KEY},
-          # Exposes the transformed `length_bucket` for slicing.
-          preprocessing_function_names=[contract.TRANSFORM_SIGNATURE])],
-      slicing_specs=[
-          tfma.SlicingSpec(),
-          tfma.SlicingSpec(feature_keys=[contract.RATING_KEY]),
-          tfma.SlicingSpec(feature_keys=[contract.LENGTH_BUCKET_KEY]),
-      ],
-      metrics_specs=[
-          tfma.MetricsSpec(
-              output_names=[contract.PROBABILITY_OUTPUT_KEY],
-              metrics=[
-                  tfma.MetricConfig(class_name='ExampleCount'),
-                  # Gate on the whole split only: small slices are too noisy
-                  # to veto.
-                  tfma.MetricConfig(
-                      class_name='BinaryAccuracy',
-                      per_slice_thresholds=[tfma.PerSliceMetricThreshold(
-                          slicing_specs=[tfma.SlicingSpec()],
-                          threshold=accuracy_threshold)]),
-                  tfma.MetricConfig(class_name='AUC'),
-                  tfma.MetricConfig(class_name='Precision'),
-                  tfma.MetricConfig(class_name='Recall'),
-                  tfma.MetricConfig(class_name='Calibration'),
-                  tfma.MetricConfig(class_name='MeanLabel'),
-                  tfma.MetricConfig(class_name='MeanPrediction'),
-                  tfma.MetricConfig(class_name='CalibrationPlot'),
-                  tfma.MetricConfig(class_name='ConfusionMatrixPlot'),
-              ]),
-          tfma.MetricsSpec(
-              output_names=[contract.RATING_OUTPUT_KEY],
-              metrics=[
-                  tfma.MetricConfig(class_name='MeanAbsoluteError'),
-                  tfma.MetricConfig(class_name='MeanSquaredError'),
-              ]),
-      ])
-
-
-def make_drift_config(config: PipelineConfig
-                      ) -> distribution_validator_pb2.DistributionValidatorConfig:
-  """DistributionValidator's own comparators: none; the checks are the
-  custom validations of `make_drift_checks`, which read as plain thresholds."""
-  del config
-  return distribution_validator_pb2.DistributionValidatorConfig()
-
-
-def _pair_check(feature: str, sql: str, description: str
-                ) -> custom_validation_config_pb2.FeaturePairValidation:
-  path = path_pb2.Path(step=[feature])
-  return custom_validation_config_pb2.FeaturePairValidation(
-      feature_test_path=path, feature_base_path=path,
-      validations=[custom_validation_config_pb2.Validation(
-          sql_expression=sql, severity=anomalies_pb2.AnomalyInfo.ERROR,
-          description=description)])
-
-
-def make_drift_checks(config: PipelineConfig
-                      ) -> custom_validation_config_pb2.CustomValidationConfig:
-  """The new span against the previous one, as TFDV custom validations over
-  the two spans' statistics (SQL on FeatureNameStatistics).
-
-  - Label distribution: for a 0/1 label the L-infinity distance between the
-    two label histograms is the change in the share of positive reviews,
-    which is the change in the label's mean.
-  - Review length: the mean length in characters, as a relative change.
-  """
-  low, high = 1 - config.retraining.max_length_change, 1 + config.retraining.max_length_change
-  return custom_validation_config_pb2.CustomValidationConfig(
-      feature_pair_validations=[
-          _pair_check(
-              contract.LABEL_KEY,
-              'ABS(feature_test.num_stats.mean - feature_base.num_stats.mean)'
-              f' <= {config.retraining.max_label_drift:g}',
-              'share of positive reviews moved by more than '
-              f'{config.retraining.max_label_drift:g} from the previous span'),
-          _pair_check(
-              contract.TEXT_KEY,
-              'feature_test.string_stats.avg_length BETWEEN '
-              f'feature_base.string_stats.avg_length * {low:g} AND '
-              f'feature_base.string_stats.avg_length * {high:g}',
-              'mean review length changed by more than '
-              f'{config.retraining.max_length_change:.0%} from the previous span'),
-      ])
+# Also the runners' and tests' way to these configurations.
+from pipeline.drift import make_drift_checks, make_drift_config  # pylint: disable=unused-import
+from pipeline.evaluation import make_eval_config
 
 
 def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
@@ -153,33 +45,6 @@ def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
       **{resolvers.CURRENT_KEY: current,
          resolvers.HISTORY_KEY: tfx.dsl.Channel(type=current.type)},
   ).with_id(node_id)
-
-
-class KubeflowDistributionValidatorExecutor(drift_executor.Executor):
-  """DistributionValidator's executor as TFX's KFP v2 container calls it.
-
-  The container hands proto parameters over as the JSON the compiler wrote,
-  where TFX's executor expects the protos. And a baseline that resolved
-  nothing (the first run) may be left out of the inputs altogether, as KFP
-  leaves out an optional input: TFX's executor indexes the key.
-  """
-
-  _PROTO_PARAMETERS = {
-      standard_component_specs.DISTRIBUTION_VALIDATOR_CONFIG_KEY:
-          distribution_validator_pb2.DistributionValidatorConfig,
-      standard_component_specs.CUSTOM_VALIDATION_CONFIG_KEY:
-          custom_validation_config_pb2.CustomValidationConfig,
-  }
-
-  def Do(self, input_dict, output_dict, exec_properties):
-    input_dict = {standard_component_specs.BASELINE_STATISTICS_KEY: [],
-                  **input_dict}
-    exec_properties = dict(exec_properties)
-    for key, proto_type in self._PROTO_PARAMETERS.items():
-      if isinstance(exec_properties.get(key), str):
-        exec_properties[key] = json_format.Parse(exec_properties[key],
-                                                 proto_type())
-    return super().Do(input_dict, output_dict, exec_properties)
 
 
 def create_pipeline(
@@ -264,7 +129,7 @@ def create_pipeline(
         custom_validation_config=make_drift_checks(config))
     if orchestrator is orchestrators.KUBEFLOW:
       distribution_validator.executor_spec = executor_spec.ExecutorClassSpec(
-          KubeflowDistributionValidatorExecutor)
+          drift_executor.KubeflowExecutor)
     nodes += [previous_statistics, distribution_validator]
     gated_anomalies['drift_anomalies'] = distribution_validator.outputs[
         'anomalies']

@@ -15,6 +15,7 @@ from tensorflow_data_validation.anomalies.proto import (
 
 from helpers import fake_kfp
 from helpers import imdb_data
+from components.distribution_validator import executor as drift_executor
 from kubeflow import client
 from kubeflow import runner
 from kubeflow import serving
@@ -146,7 +147,7 @@ def test_spec_checks_drift_against_the_previous_runs_statistics(compiled):
                  if name == 'DistributionValidator_executor']
   assert container['args'][:2] == [
       '--executor_class_path',
-      'pipeline.pipeline.KubeflowDistributionValidatorExecutor']
+      'components.distribution_validator.executor.KubeflowExecutor']
 
 
 def test_spec_warm_starts_from_the_latest_blessed_model(compiled):
@@ -180,9 +181,9 @@ def test_kubeflow_drift_executor_reads_json_and_a_missing_baseline(
   checks = imdb_pipeline.make_drift_checks(config)
   seen = {}
   monkeypatch.setattr(
-      imdb_pipeline.drift_executor.Executor, 'Do',
+      drift_executor.drift_executor.Executor, 'Do',
       lambda self, *args: seen.setdefault('args', args))
-  executor = imdb_pipeline.KubeflowDistributionValidatorExecutor()
+  executor = drift_executor.KubeflowExecutor()
   executor.Do({'statistics': []}, {}, {
       'distribution_validator_config': '{}',
       'custom_validation_config': json_format.MessageToJson(checks)})

@@ -4,6 +4,7 @@ import pytest
 from tfx.orchestration.kubeflow.v2 import step_builder
 
 from components import resolvers
+from components.distribution_validator import executor as drift_executor
 from pipeline import configs as config_lib
 from pipeline import data
 from pipeline import orchestrators
@@ -112,7 +113,7 @@ def test_kubeflow_gets_the_drift_check_and_warm_start_with_stock_resolvers(
   assert resolver in validator.upstream_nodes
   assert validator in by_id['ValidationGate'].upstream_nodes
   assert (validator.executor_spec.executor_class
-          is imdb_pipeline.KubeflowDistributionValidatorExecutor)
+          is drift_executor.KubeflowExecutor)
   # Warm start from the Evaluator's baseline, the latest blessed model.
   base_model = by_id['Trainer'].inputs['base_model']
   assert base_model.producer_component_id == 'latest_blessed_model_resolver'
