@@ -37,8 +37,11 @@ _NEEDS_BOTH_CLASSES = ('auc', 'auc_precision_recall', 'precision', 'recall',
 def first_uri(run: summary_lib.RunSummary, component: str,
               type_name: str) -> Optional[str]:
   """The URI of a component's first output of a type in the run, if any."""
-  uris = run.artifact_uris.get(component, {}).get(type_name, [])
-  return uris[0] if uris else None
+  for records in run.outputs.get(component, {}).values():
+    for record in records:
+      if record.type == type_name:
+        return record.uri
+  return None
 
 
 # --- Data -----------------------------------------------------------------
