@@ -41,6 +41,10 @@ Report = report_html.Report
 RunSummary = summary_lib.RunSummary
 
 
+def _figure(report: Report, fig, name: str, caption: str) -> None:
+  report.figure(plots.png(fig), name, caption)
+
+
 def outcome_section(report: Report, run: RunSummary) -> None:
   if run.blessed is None:
     outcome = 'The Evaluator did not run.'
@@ -85,8 +89,8 @@ def data_section(report: Report, run: RunSummary) -> None:
       [[s, f'{splits[s][0]:,}', f'{round(splits[s][0] * splits[s][1]):,}',
         f'{splits[s][0] - round(splits[s][0] * splits[s][1]):,}',
         f'{splits[s][1]:.1%}'] for s in order]))
-  report.figure(plots.split_labels(order, splits), 'data_splits',
-                'Examples per split, by label.')
+  _figure(report, plots.split_labels(order, splits), 'data_splits',
+          'Examples per split, by label.')
 
   examples_uri = data.first_uri(run, 'ImdbExampleGen', 'Examples')
   transform_uri = data.first_uri(run, 'Transform', 'TransformGraph')
@@ -100,17 +104,17 @@ def data_section(report: Report, run: RunSummary) -> None:
            for split in order}
   lengths = {split: np.array(stats[split].lengths, dtype=np.int64)
              for split in order}
-  report.figure(plots.review_lengths(lengths), 'data_review_length',
-                'Review length in words, per split, as the Transform graph '
-                'splits words.')
+  _figure(report, plots.review_lengths(lengths), 'data_review_length',
+          'Review length in words, per split, as the Transform graph '
+          'splits words.')
   report.add(report_html.table(
       ['split', 'median words', 'mean words', 'longest'],
       [[s, f'{np.median(lengths[s]):.0f}', f'{np.mean(lengths[s]):.1f}',
         f'{np.max(lengths[s]):,}'] for s in order if len(lengths[s])]))
   train = (stats.get(contract.TRAIN_SPLIT) or stats[order[0]]).words
-  report.figure(plots.top_words(train.most_common(_TOP_WORDS)),
-                'data_top_tokens', 'Most frequent words of the training '
-                'split, as the Transform graph splits them.')
+  _figure(report, plots.top_words(train.most_common(_TOP_WORDS)),
+          'data_top_tokens', 'Most frequent words of the training split, '
+          'as the Transform graph splits them.')
 
   if vocabulary is None:
     report.add('<p>No out-of-vocabulary rate: this run\'s Transform used no '
@@ -138,9 +142,9 @@ def training_section(report: Report, run: RunSummary) -> None:
   if not curves:
     report.missing('Trainer TensorBoard logs')
     return
-  report.figure(plots.training_curves(curves), 'training_curves',
-                'Loss and metrics per epoch on the train split and on eval '
-                '(validation, early stopping).')
+  _figure(report, plots.training_curves(curves), 'training_curves',
+          'Loss and metrics per epoch on the train split and on eval '
+          '(validation, early stopping).')
   epochs = max(len(v) for c in curves.values() for v in c.values())
   report.add(f'<p>{epochs} epoch(s) trained.</p>')
 
@@ -169,9 +173,12 @@ def _overall_subsection(report: Report, overall, baseline_overall) -> None:
   shown = [n for n in data.plotted_overall_metrics(names)
            if n in overall and n in baseline_overall]
   if shown:
-    report.figure(plots.baseline_comparison(shown, overall, baseline_overall),
-                  'baseline_comparison',
-                  'Overall metrics of the candidate and the baseline.')
+    _figure(report, plots.baseline_comparison(shown, overall,
+                                              baseline_overall),
+            'baseline_comparison',
+            'Overall metrics of the candidate and the baseline: one axis '
+            'per output and unit, each starting near its smallest value '
+            '(the axis says where).')
 
 
 def _slices_subsection(report: Report, candidate, baseline) -> None:
@@ -183,11 +190,11 @@ def _slices_subsection(report: Report, candidate, baseline) -> None:
       continue
     note = (' Every slice holds a single label, so AUC, precision, recall '
             'and calibration are left out.' if single_class else '')
-    report.figure(
-        plots.slice_metrics(column, names, slices,
-                            baseline_features.get(column, [])),
-        f'slices_{column}',
-        f'TFMA metrics per {column} slice; n = examples in the slice.{note}')
+    _figure(report, plots.slice_metrics(column, names, slices,
+                                        baseline_features.get(column, [])),
+            f'slices_{column}',
+            f'TFMA metrics per {column} slice; n = examples in the slice; '
+            f'each axis starts near its smallest value.{note}')
 
 
 def _plots_subsection(report: Report, evaluation_uri: str) -> None:
@@ -201,23 +208,27 @@ def _plots_subsection(report: Report, evaluation_uri: str) -> None:
       continue
     for output_name, by_sub_key in plots_by_output.items():
       suffix = f'_{output_name}' if output_name else ''
+      row = []  # an output's two plots side by side
       for tfma_plots in by_sub_key.values():
         if 'confusionMatrixAtThresholds' in tfma_plots:
           matrix = data.confusion_at_threshold(tfma_plots)
           if matrix:
-            report.figure(
-                plots.confusion_matrix(matrix), f'confusion_matrix{suffix}',
+            row.append((
+                plots.png(plots.confusion_matrix(matrix)),
+                f'confusion_matrix{suffix}',
                 'Confusion matrix on the test split (TFMA '
                 'ConfusionMatrixPlot at the decision threshold)'
-                + (f', output {output_name}' if output_name else '') + '.')
+                + (f', output {output_name}' if output_name else '') + '.'))
         if 'calibrationHistogramBuckets' in tfma_plots:
           bins = data.calibration_bins(tfma_plots)
           if bins['examples'].any():
-            report.figure(
-                plots.calibration(bins), f'calibration{suffix}',
+            row.append((
+                plots.png(plots.calibration(bins)), f'calibration{suffix}',
                 'Calibration: observed positive share against the mean '
                 f'prediction in {data.CALIBRATION_BINS} probability bins '
-                '(TFMA CalibrationPlot).')
+                '(TFMA CalibrationPlot).'))
+      if row:
+        report.figure_row(row)
 
 
 def evaluation_section(report: Report, run: RunSummary) -> None:

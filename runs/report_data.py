@@ -1,9 +1,10 @@
 """What the run report shows, read from a run's artifacts; no plotting.
 
 StatisticsGen's statistics, the Examples' texts tokenized by the run's own
-Transform graph, the vocabulary, the Trainer's TensorBoard logs and what of
-TFMA's output the figures need. Paths may be on object storage: everything
-is read through TensorFlow's file system.
+Transform graph, the vocabulary, the Trainer's TensorBoard logs, what of
+TFMA's output the figures need and what each metric means (its unit, which
+way is better). Paths may be on object storage: everything is read through
+TensorFlow's file system.
 """
 
 import collections
@@ -163,6 +164,65 @@ def epoch_curves(model_run_uri: str) -> Dict[str, Dict[str, List[float]]]:
 # --- Evaluation -----------------------------------------------------------
 
 
+# Which way a metric is better, by its name without the output: TFMA's
+# Calibration is mean prediction over mean label, best at 1.
+_HIGHER_IS_BETTER = ('binary_accuracy', 'accuracy', 'auc',
+                     'auc_precision_recall', 'precision', 'recall')
+_LOWER_IS_BETTER = ('mean_absolute_error', 'mean_squared_error',
+                    'root_mean_squared_error', 'loss')
+_BEST_AT_ONE = ('calibration',)
+# The rating head predicts stars: its errors are in stars (squared: stars²).
+_UNITS = {'mean_absolute_error': 'stars', 'root_mean_squared_error': 'stars',
+          'mean_squared_error': 'stars²'}
+# A change smaller than this shows as +0.0000 in the tables: the same.
+_SAME = 5e-5
+
+
+def better_direction(metric: str) -> Optional[str]:
+  """'higher', 'lower' or 'closer to 1'; None for counts and means."""
+  base = _base_name(metric)
+  if base in _HIGHER_IS_BETTER:
+    return 'higher'
+  if base in _LOWER_IS_BETTER:
+    return 'lower'
+  if base in _BEST_AT_ONE:
+    return 'closer to 1'
+  return None
+
+
+def change_verdict(metric: str, candidate: Optional[float],
+                   baseline: Optional[float]) -> Optional[str]:
+  """Whether the candidate's value is 'better', 'worse' or the 'same' as the
+  baseline's; None when the metric has no better direction or a value is
+  missing."""
+  direction = better_direction(metric)
+  if (direction is None or candidate is None or baseline is None
+      or not math.isfinite(candidate) or not math.isfinite(baseline)):
+    return None
+  gain = {'higher': candidate - baseline, 'lower': baseline - candidate,
+          'closer to 1': abs(baseline - 1) - abs(candidate - 1)}[direction]
+  if abs(gain) < _SAME:
+    return 'same'
+  return 'better' if gain > 0 else 'worse'
+
+
+def metric_unit(metric: str) -> str:
+  """What a metric's values are: 'stars' or 'stars²' for the rating head's
+  errors, '0–1' for shares and ratios (accuracy, AUC, calibration, ...)."""
+  return _UNITS.get(_base_name(metric), '0–1')
+
+
+def metric_groups(names: Sequence[str]) -> List[Tuple[str, str, List[str]]]:
+  """(output, unit, metrics) of `names`, in order: what one axis may hold
+  without a squared error in stars² flattening accuracies."""
+  groups = {}
+  for name in names:
+    output = name.rsplit('/', 1)[0] if '/' in name else ''
+    groups.setdefault((output, metric_unit(name)), []).append(name)
+  return [(output, unit, metrics)
+          for (output, unit), metrics in groups.items()]
+
+
 def _slice_sort_key(value):
   if isinstance(value, (int, float)):
     return (0, value, '')
@@ -191,6 +251,17 @@ def _base_name(metric: str) -> str:
 def plotted_overall_metrics(names: Sequence[str]) -> List[str]:
   """The metrics of `names` worth a bar chart (no counts or means)."""
   return [n for n in names if _base_name(n) not in _NOT_PLOTTED]
+
+
+def slice_example_counts(slices: Slices) -> List[Optional[int]]:
+  """TFMA's example count of each slice (None where it has none)."""
+  counts = []
+  for _, metrics in slices:
+    # Named after an output (probability/example_count) when there are
+    # several; every output counts the same examples.
+    names = sorted(n for n in metrics if _base_name(n) == 'example_count')
+    counts.append(int(metrics[names[0]]) if names else None)
+  return counts
 
 
 def _single_class(slices: Slices) -> bool:
@@ -243,3 +314,4 @@ def calibration_bins(plots) -> Dict[str, np.ndarray]:
                                            0.0))
   return {'edges': edges, 'examples': examples, 'labels': labels,
           'predictions': predictions}
+
