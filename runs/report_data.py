@@ -1,10 +1,11 @@
 """What the run report shows, read from a run's artifacts; no plotting.
 
-StatisticsGen's statistics, the Examples' texts tokenized by the run's own
-Transform graph, the vocabulary, the Trainer's TensorBoard logs, what of
-TFMA's output the figures need and what each metric means (its unit, which
-way is better). Paths may be on object storage: everything is read through
-TensorFlow's file system.
+StatisticsGen's statistics, the validators' anomalies, the Examples' texts
+tokenized by the run's own Transform graph, the vocabulary, the Trainer's
+TensorBoard logs, what of TFMA's output the figures need, what each metric
+means (its unit, which way is better) and which pushed version a model is.
+Paths may be on object storage: everything is read through TensorFlow's file
+system.
 """
 
 import collections
@@ -16,8 +17,10 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 import contract
+from contract import serving_directory
 from runs import summary as summary_lib
 from runs import transform_tokenizer
 
@@ -43,6 +46,13 @@ def first_uri(run: summary_lib.RunSummary, component: str,
       if record.type == type_name:
         return record.uri
   return None
+
+
+def first_record(records: summary_lib.Artifacts, component: str, key: str
+                 ) -> Optional[summary_lib.ArtifactRecord]:
+  """A component's first artifact under an input or output key, if any."""
+  found = records.get(component, {}).get(key, [])
+  return found[0] if found else None
 
 
 # --- Data -----------------------------------------------------------------
@@ -135,6 +145,34 @@ def ngram_settings(run: summary_lib.RunSummary) -> Dict[str, int]:
   config = json.loads(custom_config) if custom_config else {}
   return {'ngram_max': int(config.get('ngram_max', contract.DEFAULT_NGRAM_MAX)),
           'max_words': int(config.get('max_words', contract.DEFAULT_MAX_WORDS))}
+
+
+# The file each validator writes per split (ExampleValidator: Split-<split>)
+# or split pair (DistributionValidator: SplitPair-<new>_<previous>).
+_ANOMALIES_FILE = 'SchemaDiff.pb'
+# The validators' `blessed` per split: DistributionValidator's 2 means there
+# were no previous statistics to compare with, so nothing was checked.
+NO_BASELINE_STATISTICS = 2
+
+
+def anomalies(anomalies_uri: str) -> Dict[str, List[Tuple[str, str, str]]]:
+  """{split (or split pair): [(feature or 'dataset', anomaly, details)]} of
+  an ExampleAnomalies artifact; a clean split has an empty list."""
+  found = {}
+  for path in sorted(tf.io.gfile.glob(os.path.join(
+      anomalies_uri, 'Split*-*', _ANOMALIES_FILE))):
+    split = os.path.basename(os.path.dirname(path)).split('-', 1)[1]
+    report = anomalies_pb2.Anomalies()
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      report.ParseFromString(f.read())
+    found[split] = [(feature, reason.short_description, reason.description)
+                    for feature, info in sorted(report.anomaly_info.items())
+                    for reason in info.reason]
+    if report.HasField('dataset_anomaly_info'):
+      found[split] += [('dataset', reason.short_description,
+                        reason.description)
+                       for reason in report.dataset_anomaly_info.reason]
+  return {split: found[split] for split in split_order(found)}
 
 
 # --- Training -------------------------------------------------------------
@@ -315,3 +353,29 @@ def calibration_bins(plots) -> Dict[str, np.ndarray]:
   return {'edges': edges, 'examples': examples, 'labels': labels,
           'predictions': predictions}
 
+
+# --- Models ---------------------------------------------------------------
+
+
+def serving_dir(run: summary_lib.RunSummary, output_dir: str) -> str:
+  """Where the run's Pusher pushes: its push destination, else the output
+  directory's serving directory."""
+  destination = run.execution_properties.get('Pusher', {}).get(
+      'push_destination')
+  base = (json.loads(destination).get('filesystem', {}).get('base_directory')
+          if destination else None)
+  return base or serving_directory.serving_dir_of(output_dir)
+
+
+def pushed_version_of(model_uri: str, serving_dir_path: str) -> Optional[int]:
+  """The version a model artifact was pushed as, from the release.json of
+  the versions in the serving directory; None if it was never pushed (or
+  its version has been removed)."""
+  model_uri = model_uri.rstrip('/')
+  for version in reversed(serving_directory.version_numbers(
+      serving_dir_path)):
+    release = serving_directory.read_json_asset(
+        os.path.join(serving_dir_path, str(version)), contract.RELEASE_FILE)
+    if release and str(release.get('model', '')).rstrip('/') == model_uri:
+      return version
+  return None
