@@ -4,11 +4,13 @@
 
 Built only from what the run left behind, found through ML Metadata (see
 `summary.latest_run`): StatisticsGen's statistics (examples per split, label
-balance), the Examples tokenized by the run's Transform graph with its
-vocabulary (review lengths, top words, the out-of-vocabulary rate), the
-Trainer's TensorBoard logs (training curves), and TFMA's evaluation (metrics
-overall and per slice, confusion matrix, calibration, the baseline comparison
-and the validation result). Nothing is trained or evaluated again.
+balance), ExampleValidator's and DistributionValidator's anomalies, the
+Examples tokenized by the run's Transform graph with its vocabulary (review
+lengths, top words, the out-of-vocabulary rate), the Trainer's training.json
+(warm start) and TensorBoard logs (training curves), and TFMA's evaluation
+(metrics overall and per slice, confusion matrix, calibration, the baseline
+comparison and the validation result), with the release.json of the pushed
+versions to name the baseline's. Nothing is trained or evaluated again.
 
 Written to `<output_dir>/runs/<run>/report.html` beside its PNGs (embedded in
 the HTML as data URIs, so the file stands alone) and copied to
@@ -39,6 +41,10 @@ _TOP_WORDS = 25
 
 Report = report_html.Report
 RunSummary = summary_lib.RunSummary
+
+
+def _figure(report: Report, fig, name: str, caption: str) -> None:
+  report.figure(plots.png(fig), name, caption)
 
 
 def outcome_section(report: Report, run: RunSummary) -> None:
@@ -85,8 +91,8 @@ def data_section(report: Report, run: RunSummary) -> None:
       [[s, f'{splits[s][0]:,}', f'{round(splits[s][0] * splits[s][1]):,}',
         f'{splits[s][0] - round(splits[s][0] * splits[s][1]):,}',
         f'{splits[s][1]:.1%}'] for s in order]))
-  report.figure(plots.split_labels(order, splits), 'data_splits',
-                'Examples per split, by label.')
+  _figure(report, plots.split_labels(order, splits), 'data_splits',
+          'Examples per split, by label.')
 
   examples_uri = data.first_uri(run, 'ImdbExampleGen', 'Examples')
   transform_uri = data.first_uri(run, 'Transform', 'TransformGraph')
@@ -100,17 +106,17 @@ def data_section(report: Report, run: RunSummary) -> None:
            for split in order}
   lengths = {split: np.array(stats[split].lengths, dtype=np.int64)
              for split in order}
-  report.figure(plots.review_lengths(lengths), 'data_review_length',
-                'Review length in words, per split, as the Transform graph '
-                'splits words.')
+  _figure(report, plots.review_lengths(lengths), 'data_review_length',
+          'Review length in words, per split, as the Transform graph '
+          'splits words.')
   report.add(report_html.table(
       ['split', 'median words', 'mean words', 'longest'],
       [[s, f'{np.median(lengths[s]):.0f}', f'{np.mean(lengths[s]):.1f}',
         f'{np.max(lengths[s]):,}'] for s in order if len(lengths[s])]))
   train = (stats.get(contract.TRAIN_SPLIT) or stats[order[0]]).words
-  report.figure(plots.top_words(train.most_common(_TOP_WORDS)),
-                'data_top_tokens', 'Most frequent words of the training '
-                'split, as the Transform graph splits them.')
+  _figure(report, plots.top_words(train.most_common(_TOP_WORDS)),
+          'data_top_tokens', 'Most frequent words of the training split, '
+          'as the Transform graph splits them.')
 
   if vocabulary is None:
     report.add('<p>No out-of-vocabulary rate: this run\'s Transform used no '
@@ -131,47 +137,142 @@ def data_section(report: Report, run: RunSummary) -> None:
         if stats[split].ngrams else '—'] for split in order]))
 
 
-def training_section(report: Report, run: RunSummary) -> None:
+def _anomalies_table(report: Report, found) -> None:
+  report.add(report_html.table(
+      ['split', 'feature', 'anomaly', 'details'],
+      [[split, *anomaly] for split, anomalies in found.items()
+       for anomaly in anomalies]))
+
+
+def validation_section(report: Report, run: RunSummary) -> None:
+  """ExampleValidator's verdict (the statistics against the schema) and
+  DistributionValidator's (against the previous span's statistics)."""
+  report.add('<h2>Data validation</h2>')
+  checked = data.first_record(run.outputs, 'ExampleValidator', 'anomalies')
+  if checked is None:
+    report.missing('ExampleValidator anomalies')
+  else:
+    found = data.anomalies(checked.uri)
+    splits = ', '.join(found) or 'no split'
+    if any(found.values()):
+      report.add('<p>ExampleValidator (the statistics against the schema) '
+                 'found anomalies:</p>')
+      _anomalies_table(report, {s: a for s, a in found.items() if a})
+    else:
+      report.add('<p>ExampleValidator (the statistics against the schema): '
+                 f'no anomalies in {html.escape(splits)}.</p>')
+  drift = data.first_record(run.outputs, 'DistributionValidator', 'anomalies')
+  if drift is None:
+    report.add('<p>No drift check: DistributionValidator is not part of '
+               'this run.</p>')
+    return
+  previous = data.first_record(run.inputs, 'DistributionValidator',
+                               'baseline_statistics')
+  verdicts = drift.properties.get('blessed') or {}
+  found = data.anomalies(drift.uri)
+  if previous is None or (verdicts and all(
+      v == data.NO_BASELINE_STATISTICS for v in verdicts.values())):
+    report.add('<p>DistributionValidator (drift from the previous span): no '
+               f'previous span to compare with (span {run.ingested_span or 0}'
+               ' is the first).</p>')
+  elif any(found.values()):
+    report.add('<p>DistributionValidator found drift from the previous span '
+               f'(span {previous.span}):</p>')
+    _anomalies_table(report, {s: a for s, a in found.items() if a})
+  else:
+    report.add('<p>DistributionValidator (drift from the previous span, '
+               f'span {previous.span}): no anomalies in '
+               f'{html.escape(", ".join(found))}.</p>')
+
+
+def _warm_start_paragraph(report: Report, run: RunSummary,
+                          serving_dir: str) -> None:
+  if not run.warm_start:
+    report.missing(f'The Trainer\'s {contract.TRAINING_FILE}')
+    return
+  text = summary_lib.warm_start_text(run)
+  source = run.warm_start.get('warm_started_from')
+  version = (data.pushed_version_of(os.path.dirname(source.rstrip('/')),
+                                    serving_dir) if source else None)
+  if version is not None:
+    text += f'; that model was pushed as version {version}'
+  report.add(f'<p>Warm start: {html.escape(text)}.</p>')
+
+
+def training_section(report: Report, run: RunSummary,
+                     serving_dir: str) -> None:
   report.add('<h2>Training</h2>')
+  _warm_start_paragraph(report, run, serving_dir)
   model_run_uri = data.first_uri(run, 'Trainer', 'ModelRun')
   curves = data.epoch_curves(model_run_uri) if model_run_uri else {}
   if not curves:
     report.missing('Trainer TensorBoard logs')
     return
-  report.figure(plots.training_curves(curves), 'training_curves',
-                'Loss and metrics per epoch on the train split and on eval '
-                '(validation, early stopping).')
+  cached = (' (of the earlier run that trained the model: this run\'s '
+            'Trainer was cached)' if run.state_of('Trainer') == 'cached'
+            else '')
+  _figure(report, plots.training_curves(curves), 'training_curves',
+          'Loss and metrics per epoch on the train split and on eval '
+          f'(validation, early stopping){cached}.')
   epochs = max(len(v) for c in curves.values() for v in c.values())
   report.add(f'<p>{epochs} epoch(s) trained.</p>')
 
 
-def _overall_subsection(report: Report, overall, baseline_overall) -> None:
+def _change_cell(name: str, value, base) -> str:
+  if value is None or base is None:
+    return '—'
+  verdict = data.change_verdict(name, value, base)
+  return f'{value - base:+.4f}' + (f' ({verdict})' if verdict else '')
+
+
+def baseline_text(run: RunSummary, serving_dir: str) -> str:
+  """Which model the baseline is: its pushed version, else its artifact."""
+  model = data.first_record(run.inputs, 'Evaluator', 'baseline_model')
+  if model is None:
+    return 'the latest blessed model'
+  version = data.pushed_version_of(model.uri, serving_dir)
+  candidate = data.first_record(run.inputs, 'Evaluator', 'model')
+  same = (' (the candidate itself)'
+          if candidate is not None and candidate.id == model.id else '')
+  if version is None:
+    return (f'the latest blessed model, model artifact {model.id}{same}, '
+            'not among the pushed versions')
+  return (f'the latest blessed model, pushed as version {version} (model '
+          f'artifact {model.id}){same}')
+
+
+def overall_subsection(report: Report, overall, baseline_overall,
+                       baseline_name: str) -> None:
   names = summary_lib.ordered_metric_names(
       set(overall) | set(baseline_overall))
   rows = []
   for name in names:
     value, base = overall.get(name), baseline_overall.get(name)
-    change = (value - base if value is not None and base is not None
-              else None)
     count = name.endswith('example_count')
     rows.append([name, summary_lib.format_number(value, count),
                  summary_lib.format_number(base, count),
-                 '—' if change is None else f'{change:+.4f}'])
+                 _change_cell(name, value, base),
+                 data.better_direction(name) or ''])
   report.add('<h3>Overall, and the baseline</h3>')
   if baseline_overall:
-    report.add('<p>Baseline: the latest blessed model, evaluated on the same '
-               'examples in the same Evaluator run.</p>')
+    report.add(f'<p>Baseline: {html.escape(baseline_name)}, evaluated on the '
+               'same examples in the same Evaluator run. Change: candidate '
+               'minus baseline, better or worse by the metric\'s better '
+               'direction.</p>')
   else:
     report.add('<p>No baseline: no model had been blessed before this run, '
                'so only the absolute thresholds applied.</p>')
-  report.add(report_html.table(['metric', 'candidate', 'baseline', 'change'],
-                               rows))
+  report.add(report_html.table(
+      ['metric', 'candidate', 'baseline', 'change', 'better when'], rows))
   shown = [n for n in data.plotted_overall_metrics(names)
            if n in overall and n in baseline_overall]
   if shown:
-    report.figure(plots.baseline_comparison(shown, overall, baseline_overall),
-                  'baseline_comparison',
-                  'Overall metrics of the candidate and the baseline.')
+    _figure(report, plots.baseline_comparison(shown, overall,
+                                              baseline_overall),
+            'baseline_comparison',
+            'Overall metrics of the candidate and the baseline: one axis '
+            'per output and unit, each starting near its smallest value '
+            '(the axis says where).')
 
 
 def _slices_subsection(report: Report, candidate, baseline) -> None:
@@ -183,11 +284,11 @@ def _slices_subsection(report: Report, candidate, baseline) -> None:
       continue
     note = (' Every slice holds a single label, so AUC, precision, recall '
             'and calibration are left out.' if single_class else '')
-    report.figure(
-        plots.slice_metrics(column, names, slices,
-                            baseline_features.get(column, [])),
-        f'slices_{column}',
-        f'TFMA metrics per {column} slice; n = examples in the slice.{note}')
+    _figure(report, plots.slice_metrics(column, names, slices,
+                                        baseline_features.get(column, [])),
+            f'slices_{column}',
+            f'TFMA metrics per {column} slice; n = examples in the slice; '
+            f'each axis starts near its smallest value.{note}')
 
 
 def _plots_subsection(report: Report, evaluation_uri: str) -> None:
@@ -201,26 +302,31 @@ def _plots_subsection(report: Report, evaluation_uri: str) -> None:
       continue
     for output_name, by_sub_key in plots_by_output.items():
       suffix = f'_{output_name}' if output_name else ''
+      row = []  # an output's two plots side by side
       for tfma_plots in by_sub_key.values():
         if 'confusionMatrixAtThresholds' in tfma_plots:
           matrix = data.confusion_at_threshold(tfma_plots)
           if matrix:
-            report.figure(
-                plots.confusion_matrix(matrix), f'confusion_matrix{suffix}',
+            row.append((
+                plots.png(plots.confusion_matrix(matrix)),
+                f'confusion_matrix{suffix}',
                 'Confusion matrix on the test split (TFMA '
                 'ConfusionMatrixPlot at the decision threshold)'
-                + (f', output {output_name}' if output_name else '') + '.')
+                + (f', output {output_name}' if output_name else '') + '.'))
         if 'calibrationHistogramBuckets' in tfma_plots:
           bins = data.calibration_bins(tfma_plots)
           if bins['examples'].any():
-            report.figure(
-                plots.calibration(bins), f'calibration{suffix}',
+            row.append((
+                plots.png(plots.calibration(bins)), f'calibration{suffix}',
                 'Calibration: observed positive share against the mean '
                 f'prediction in {data.CALIBRATION_BINS} probability bins '
-                '(TFMA CalibrationPlot).')
+                '(TFMA CalibrationPlot).'))
+      if row:
+        report.figure_row(row)
 
 
-def evaluation_section(report: Report, run: RunSummary) -> None:
+def evaluation_section(report: Report, run: RunSummary,
+                       serving_dir: str) -> None:
   report.add('<h2>Evaluation (test split)</h2>')
   evaluation_uri = _uri_or_missing(report, run, 'Evaluator',
                                    'ModelEvaluation', 'Evaluator evaluation')
@@ -229,7 +335,8 @@ def evaluation_section(report: Report, run: RunSummary) -> None:
   candidate = evaluation.evaluation_metrics(evaluation_uri)
   baseline = evaluation.evaluation_metrics(evaluation_uri,
                                            evaluation.BASELINE)
-  _overall_subsection(report, candidate.get((), {}), baseline.get((), {}))
+  overall_subsection(report, candidate.get((), {}), baseline.get((), {}),
+                     baseline_text(run, serving_dir))
   _slices_subsection(report, candidate, baseline)
   _plots_subsection(report, evaluation_uri)
 
@@ -241,10 +348,12 @@ def write_report(run: RunSummary, run_dir: str, pipeline_name: str,
   in `run_dir`."""
   os.makedirs(run_dir, exist_ok=True)
   report = Report(run_dir)
+  serving_dir = data.serving_dir(run, output_dir)
   outcome_section(report, run)
   data_section(report, run)
-  training_section(report, run)
-  evaluation_section(report, run)
+  validation_section(report, run)
+  training_section(report, run, serving_dir)
+  evaluation_section(report, run, serving_dir)
   path = os.path.join(run_dir, REPORT_FILE)
   with open(path, 'w', encoding='utf-8') as f:
     f.write(report.page(f'{pipeline_name}: run {run.run_id}'))

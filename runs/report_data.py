@@ -1,9 +1,11 @@
 """What the run report shows, read from a run's artifacts; no plotting.
 
-StatisticsGen's statistics, the Examples' texts tokenized by the run's own
-Transform graph, the vocabulary, the Trainer's TensorBoard logs and what of
-TFMA's output the figures need. Paths may be on object storage: everything
-is read through TensorFlow's file system.
+StatisticsGen's statistics, the validators' anomalies, the Examples' texts
+tokenized by the run's own Transform graph, the vocabulary, the Trainer's
+TensorBoard logs, what of TFMA's output the figures need, what each metric
+means (its unit, which way is better) and which pushed version a model is.
+Paths may be on object storage: everything is read through TensorFlow's file
+system.
 """
 
 import collections
@@ -15,8 +17,10 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 import contract
+from contract import serving_directory
 from runs import summary as summary_lib
 from runs import transform_tokenizer
 
@@ -37,8 +41,18 @@ _NEEDS_BOTH_CLASSES = ('auc', 'auc_precision_recall', 'precision', 'recall',
 def first_uri(run: summary_lib.RunSummary, component: str,
               type_name: str) -> Optional[str]:
   """The URI of a component's first output of a type in the run, if any."""
-  uris = run.artifact_uris.get(component, {}).get(type_name, [])
-  return uris[0] if uris else None
+  for records in run.outputs.get(component, {}).values():
+    for record in records:
+      if record.type == type_name:
+        return record.uri
+  return None
+
+
+def first_record(records: summary_lib.Artifacts, component: str, key: str
+                 ) -> Optional[summary_lib.ArtifactRecord]:
+  """A component's first artifact under an input or output key, if any."""
+  found = records.get(component, {}).get(key, [])
+  return found[0] if found else None
 
 
 # --- Data -----------------------------------------------------------------
@@ -133,6 +147,34 @@ def ngram_settings(run: summary_lib.RunSummary) -> Dict[str, int]:
           'max_words': int(config.get('max_words', contract.DEFAULT_MAX_WORDS))}
 
 
+# The file each validator writes per split (ExampleValidator: Split-<split>)
+# or split pair (DistributionValidator: SplitPair-<new>_<previous>).
+_ANOMALIES_FILE = 'SchemaDiff.pb'
+# The validators' `blessed` per split: DistributionValidator's 2 means there
+# were no previous statistics to compare with, so nothing was checked.
+NO_BASELINE_STATISTICS = 2
+
+
+def anomalies(anomalies_uri: str) -> Dict[str, List[Tuple[str, str, str]]]:
+  """{split (or split pair): [(feature or 'dataset', anomaly, details)]} of
+  an ExampleAnomalies artifact; a clean split has an empty list."""
+  found = {}
+  for path in sorted(tf.io.gfile.glob(os.path.join(
+      anomalies_uri, 'Split*-*', _ANOMALIES_FILE))):
+    split = os.path.basename(os.path.dirname(path)).split('-', 1)[1]
+    report = anomalies_pb2.Anomalies()
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      report.ParseFromString(f.read())
+    found[split] = [(feature, reason.short_description, reason.description)
+                    for feature, info in sorted(report.anomaly_info.items())
+                    for reason in info.reason]
+    if report.HasField('dataset_anomaly_info'):
+      found[split] += [('dataset', reason.short_description,
+                        reason.description)
+                       for reason in report.dataset_anomaly_info.reason]
+  return {split: found[split] for split in split_order(found)}
+
+
 # --- Training -------------------------------------------------------------
 
 
@@ -158,6 +200,65 @@ def epoch_curves(model_run_uri: str) -> Dict[str, Dict[str, List[float]]]:
 
 
 # --- Evaluation -----------------------------------------------------------
+
+
+# Which way a metric is better, by its name without the output: TFMA's
+# Calibration is mean prediction over mean label, best at 1.
+_HIGHER_IS_BETTER = ('binary_accuracy', 'accuracy', 'auc',
+                     'auc_precision_recall', 'precision', 'recall')
+_LOWER_IS_BETTER = ('mean_absolute_error', 'mean_squared_error',
+                    'root_mean_squared_error', 'loss')
+_BEST_AT_ONE = ('calibration',)
+# The rating head predicts stars: its errors are in stars (squared: stars²).
+_UNITS = {'mean_absolute_error': 'stars', 'root_mean_squared_error': 'stars',
+          'mean_squared_error': 'stars²'}
+# A change smaller than this shows as +0.0000 in the tables: the same.
+_SAME = 5e-5
+
+
+def better_direction(metric: str) -> Optional[str]:
+  """'higher', 'lower' or 'closer to 1'; None for counts and means."""
+  base = _base_name(metric)
+  if base in _HIGHER_IS_BETTER:
+    return 'higher'
+  if base in _LOWER_IS_BETTER:
+    return 'lower'
+  if base in _BEST_AT_ONE:
+    return 'closer to 1'
+  return None
+
+
+def change_verdict(metric: str, candidate: Optional[float],
+                   baseline: Optional[float]) -> Optional[str]:
+  """Whether the candidate's value is 'better', 'worse' or the 'same' as the
+  baseline's; None when the metric has no better direction or a value is
+  missing."""
+  direction = better_direction(metric)
+  if (direction is None or candidate is None or baseline is None
+      or not math.isfinite(candidate) or not math.isfinite(baseline)):
+    return None
+  gain = {'higher': candidate - baseline, 'lower': baseline - candidate,
+          'closer to 1': abs(baseline - 1) - abs(candidate - 1)}[direction]
+  if abs(gain) < _SAME:
+    return 'same'
+  return 'better' if gain > 0 else 'worse'
+
+
+def metric_unit(metric: str) -> str:
+  """What a metric's values are: 'stars' or 'stars²' for the rating head's
+  errors, '0–1' for shares and ratios (accuracy, AUC, calibration, ...)."""
+  return _UNITS.get(_base_name(metric), '0–1')
+
+
+def metric_groups(names: Sequence[str]) -> List[Tuple[str, str, List[str]]]:
+  """(output, unit, metrics) of `names`, in order: what one axis may hold
+  without a squared error in stars² flattening accuracies."""
+  groups = {}
+  for name in names:
+    output = name.rsplit('/', 1)[0] if '/' in name else ''
+    groups.setdefault((output, metric_unit(name)), []).append(name)
+  return [(output, unit, metrics)
+          for (output, unit), metrics in groups.items()]
 
 
 def _slice_sort_key(value):
@@ -188,6 +289,17 @@ def _base_name(metric: str) -> str:
 def plotted_overall_metrics(names: Sequence[str]) -> List[str]:
   """The metrics of `names` worth a bar chart (no counts or means)."""
   return [n for n in names if _base_name(n) not in _NOT_PLOTTED]
+
+
+def slice_example_counts(slices: Slices) -> List[Optional[int]]:
+  """TFMA's example count of each slice (None where it has none)."""
+  counts = []
+  for _, metrics in slices:
+    # Named after an output (probability/example_count) when there are
+    # several; every output counts the same examples.
+    names = sorted(n for n in metrics if _base_name(n) == 'example_count')
+    counts.append(int(metrics[names[0]]) if names else None)
+  return counts
 
 
 def _single_class(slices: Slices) -> bool:
@@ -240,3 +352,30 @@ def calibration_bins(plots) -> Dict[str, np.ndarray]:
                                            0.0))
   return {'edges': edges, 'examples': examples, 'labels': labels,
           'predictions': predictions}
+
+
+# --- Models ---------------------------------------------------------------
+
+
+def serving_dir(run: summary_lib.RunSummary, output_dir: str) -> str:
+  """Where the run's Pusher pushes: its push destination, else the output
+  directory's serving directory."""
+  destination = run.execution_properties.get('Pusher', {}).get(
+      'push_destination')
+  base = (json.loads(destination).get('filesystem', {}).get('base_directory')
+          if destination else None)
+  return base or serving_directory.serving_dir_of(output_dir)
+
+
+def pushed_version_of(model_uri: str, serving_dir_path: str) -> Optional[int]:
+  """The version a model artifact was pushed as, from the release.json of
+  the versions in the serving directory; None if it was never pushed (or
+  its version has been removed)."""
+  model_uri = model_uri.rstrip('/')
+  for version in reversed(serving_directory.version_numbers(
+      serving_dir_path)):
+    release = serving_directory.read_json_asset(
+        os.path.join(serving_dir_path, str(version)), contract.RELEASE_FILE)
+    if release and str(release.get('model', '')).rstrip('/') == model_uri:
+      return version
+  return None

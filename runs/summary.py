@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
+from google.protobuf import json_format
 from ml_metadata.proto import metadata_store_pb2
 
 import contract
@@ -32,6 +33,22 @@ _SUMMARY_METRICS = ('example_count', 'binary_accuracy', 'auc', 'precision',
 
 
 @dataclasses.dataclass
+class ArtifactRecord:
+  """What ML Metadata holds of one artifact a component read or wrote."""
+  id: int
+  type: str
+  uri: str
+  span: int
+  # Custom properties as Python values; TFX's JSON ones (e.g. the validators'
+  # `blessed`: {split: 0|1|2}) as the dicts and lists they encode.
+  properties: Dict[str, Any]
+
+
+# {component id: {input or output key: [ArtifactRecord, ...]}}
+Artifacts = Dict[str, Dict[str, List[ArtifactRecord]]]
+
+
+@dataclasses.dataclass
 class RunSummary:
   run_id: str
   # (component id, executed/cached/..., seconds from start to last update)
@@ -48,10 +65,6 @@ class RunSummary:
   # Why the candidate was not blessed: one line per failed threshold.
   not_blessed_because: List[str] = dataclasses.field(default_factory=list)
   pushed_version: Optional[str] = None
-  # {component id: {artifact type name: [uri, ...]}}: this run's outputs,
-  # cached ones included; what the run report is built from.
-  artifact_uris: Dict[str, Dict[str, List[str]]] = dataclasses.field(
-      default_factory=dict)
   # {component id: {execution property: value}}, e.g. Transform's
   # `custom_config` (JSON): the settings the run actually used.
   execution_properties: Dict[str, Dict[str, Any]] = dataclasses.field(
@@ -61,7 +74,20 @@ class RunSummary:
   ingested_span: Optional[int] = None
   trained_spans: List[int] = dataclasses.field(default_factory=list)
   # The Trainer's warm start: {'warm_started_from': dir or None, 'reason'}.
+  # When the Trainer was cached, the earlier run's that trained its model.
   warm_start: Optional[Dict[str, Any]] = None
+  # What each component read and wrote (cached outputs included), by key:
+  # what the run report is built from. E.g. the Evaluator's `baseline_model`
+  # (the latest blessed model), DistributionValidator's
+  # `baseline_statistics` (the previous span's, absent on the first).
+  inputs: Artifacts = dataclasses.field(default_factory=dict)
+  outputs: Artifacts = dataclasses.field(default_factory=dict)
+
+  def state_of(self, component: str) -> Optional[str]:
+    """executed, cached, failed, ... as ML Metadata recorded it; None if the
+    component is not in the run."""
+    return next((state for name, state, _ in self.components
+                 if name == component), None)
 
 
 def _component_id(context_name: str, pipeline_name: str) -> str:
@@ -85,6 +111,7 @@ def latest_run(metadata_path: str, pipeline_name: str,
     return None
   executions = store.get_executions_by_context(run.id)
   components, outputs, trained_on = [], {}, []
+  inputs_by_key, outputs_by_key = {}, {}
   for execution in sorted(executions,
                           key=lambda e: e.create_time_since_epoch):
     node = next((c for c in store.get_contexts_by_execution(execution.id)
@@ -100,12 +127,60 @@ def latest_run(metadata_path: str, pipeline_name: str,
     ids = [e.artifact_id for e in events
            if e.type == metadata_store_pb2.Event.OUTPUT]
     outputs[component] = (execution, store.get_artifacts_by_id(ids))
+    inputs_by_key[component], outputs_by_key[component] = _records_by_key(
+        store, events)
     if component == 'Trainer':
       trained_on = store.get_artifacts_by_id(lineage.examples_read_by(
           store, [execution.id]).get(execution.id, []))
   summary = _summarize(run.name, components, outputs)
   summary.trained_spans = sorted({lineage.span_of(a) for a in trained_on})
+  summary.inputs, summary.outputs = inputs_by_key, outputs_by_key
   return summary
+
+
+def _event_keys(event: metadata_store_pb2.Event) -> List[str]:
+  # An event's path is [key, index] per key the artifact was passed under: an
+  # Evaluator whose baseline is its candidate too has [model, 0,
+  # baseline_model, 0] on one event.
+  return [step.key for step in event.path.steps
+          if step.WhichOneof('value') == 'key']
+
+
+def _property_value(value: metadata_store_pb2.Value) -> Any:
+  kind = value.WhichOneof('value')
+  if kind == 'struct_value':
+    decoded = json_format.MessageToDict(value.struct_value)
+    # TFX keeps a JSON value that is not an object as {'__value__': value}.
+    return decoded.get('__value__', decoded)
+  if kind in ('int_value', 'double_value', 'string_value', 'bool_value'):
+    return getattr(value, kind)
+  return None
+
+
+def _record(artifact: metadata_store_pb2.Artifact) -> ArtifactRecord:
+  # ExampleStatistics and ExampleAnomalies declare `span` as a property,
+  # ExampleGen's Examples carry it as a custom property.
+  span = (artifact.properties['span'].int_value
+          if 'span' in artifact.properties else lineage.span_of(artifact))
+  return ArtifactRecord(
+      artifact.id, artifact.type, artifact.uri, span,
+      {name: _property_value(value)
+       for name, value in artifact.custom_properties.items()})
+
+
+def _records_by_key(store, events) -> Tuple[Dict[str, List[ArtifactRecord]],
+                                            Dict[str, List[ArtifactRecord]]]:
+  """({input key: records}, {output key: records}) of one execution."""
+  records = {a.id: _record(a) for a in store.get_artifacts_by_id(
+      sorted({e.artifact_id for e in events}))}
+  inputs, outputs = {}, {}
+  by_type = {metadata_store_pb2.Event.INPUT: inputs,
+             metadata_store_pb2.Event.OUTPUT: outputs}
+  for event in events:
+    for key in _event_keys(event) if event.type in by_type else []:
+      by_type[event.type].setdefault(key, []).append(
+          records[event.artifact_id])
+  return inputs, outputs
 
 
 def _belongs_to(store, run_context, pipeline_name: str) -> bool:
@@ -140,9 +215,6 @@ def _summarize(run_id, components, outputs) -> RunSummary:
         baseline_metrics = evaluation.overall_metrics(artifact.uri,
                                                       evaluation.BASELINE)
         not_blessed_because = failed_thresholds(artifact.uri)
-  artifact_uris = {
-      component: _uris_by_type(artifacts)
-      for component, (_, artifacts) in outputs.items()}
   execution_properties = {
       component: {name: getattr(value, value.WhichOneof('value'))
                   for name, value in execution.custom_properties.items()
@@ -158,21 +230,14 @@ def _summarize(run_id, components, outputs) -> RunSummary:
   return RunSummary(run_id, components, pushed, serving_model_dir,
                     identical_to_version, blessed, metrics,
                     baseline_metrics, not_blessed_because, pushed_version,
-                    artifact_uris, execution_properties, ingested_span,
-                    [], warm_start)
+                    execution_properties=execution_properties,
+                    ingested_span=ingested_span, warm_start=warm_start)
 
 
 def _training_record(model_uri: str) -> Optional[Dict[str, Any]]:
   """The Trainer's training.json (tokenization, warm start) of a model."""
   return serving_directory.read_json_asset(
       os.path.join(model_uri, 'Format-Serving'), contract.TRAINING_FILE)
-
-
-def _uris_by_type(artifacts) -> Dict[str, List[str]]:
-  uris = {}
-  for artifact in artifacts:
-    uris.setdefault(artifact.type, []).append(artifact.uri)
-  return uris
 
 
 def _threshold_text(threshold) -> str:
@@ -264,6 +329,26 @@ def format_metrics_table(candidate: Dict[str, float],
   return lines
 
 
+# The Trainer's reasons (models/warm_start.py) are in the present tense of
+# the run that trained; a cached Trainer's model was trained in an earlier one.
+_THEN = {'no blessed model yet': 'no blessed model then',
+         'warm start is off': 'warm start was off'}
+
+
+def warm_start_text(summary: RunSummary) -> str:
+  """Whether the run's model was warm-started, and from what; when the
+  Trainer was cached, that the answer is the earlier run's that trained it
+  (its "no blessed model yet" may be false of this run)."""
+  record = summary.warm_start or {}
+  source, reason = record.get('warm_started_from'), record.get('reason')
+  if summary.state_of('Trainer') != 'cached':
+    return (f'from {source} ({reason})' if source else
+            f'no, trained from scratch ({reason})')
+  what = (f'was warm-started from {source} ({reason})' if source else
+          f'was trained from scratch: {_THEN.get(reason, reason)}')
+  return f'Trainer cached; its model (trained in an earlier run) {what}'
+
+
 def format_summary(summary: Optional[RunSummary],
                    report_path: Optional[str] = None) -> str:
   if summary is None:
@@ -275,10 +360,7 @@ def format_summary(summary: Optional[RunSummary],
     lines.append(f'Data: span {summary.ingested_span} ingested; trained on '
                  f'span(s) {", ".join(map(str, summary.trained_spans))}')
   if summary.warm_start:
-    source = summary.warm_start.get('warm_started_from')
-    lines.append(f'Warm start: from {source}' if source else
-                 'Warm start: no, trained from scratch')
-    lines[-1] += f' ({summary.warm_start.get("reason")})'
+    lines.append(f'Warm start: {warm_start_text(summary)}')
   if summary.metrics:
     lines.append('Evaluation on the test split (candidate model'
                  + (', and the latest blessed model as baseline):'

@@ -114,6 +114,11 @@ def test_report_is_self_contained_and_its_plots_are_real_images(pushed_run):
     page = f.read()
   assert 'Out-of-vocabulary rate' in page
   assert 'No baseline' in page
+  assert ('ExampleValidator (the statistics against the schema): no '
+          'anomalies in train, eval, test.') in page
+  assert 'no previous span to compare with (span 0 is the first)' in page
+  assert ('Warm start: no, trained from scratch (no blessed model yet).'
+          in page)
 
 
 def test_second_run_compares_with_the_baseline(pushed_run, cli_rerun):
@@ -123,8 +128,21 @@ def test_second_run_compares_with_the_baseline(pushed_run, cli_rerun):
   assert re.search(rf'^  {_ACCURACY} +{_SHARE} +{_SHARE}$', summary,
                    re.MULTILINE)
   assert re.search(r'^  Transform +cached', summary, re.MULTILINE)
+  # Its Trainer is cached: the warm start is the first run's, which had no
+  # blessed model; this run had one (the baseline).
+  assert re.search(r'^  Trainer +cached', summary, re.MULTILINE)
+  assert ('Warm start: Trainer cached; its model (trained in an earlier run) '
+          'was trained from scratch: no blessed model then') in summary
   path = _report_path(summary)
   assert path != _report_path(pushed_run.stdout)
+  with open(path, encoding='utf-8') as f:
+    page = f.read()
+  first_version = re.search(r'\(version (\d+)\)', pushed_run.stdout).group(1)
+  assert (f'Baseline: the latest blessed model, pushed as version '
+          f'{first_version} (model artifact ') in page
+  assert re.search(r'<td>probability/binary_accuracy</td>(<td>[^<]*</td>){3}'
+                   r'<td>higher</td>', page)
+  assert 'Warm start: Trainer cached; its model' in page
   images = dict(_embedded_images(path))
   assert 'baseline_comparison.png' in images
   _assert_real_png(base64.b64decode(
