@@ -2,12 +2,14 @@
 Serving's REST API over HTTP, a rollback's `stable` label, and the faults
 that used to stop it following the serving directory."""
 
+import json
 import shutil
 
 import pytest
 
 import contract
 from serving import releases
+from serving import verify
 from serving_support import Server, http, push, wait_for
 
 NAME = contract.MODEL_NAME
@@ -105,3 +107,23 @@ def test_faults_leave_the_served_version_serving(server, tiny_models):
   wait_for(lambda: served_probability(server) == 0.25, 'the rollback')
   assert 'Traceback' not in server.log()
 
+
+def test_verify_names_a_request_the_server_refuses(server, capsys):
+  version_dir = server.serving_dir / '1'  # served: pinned by the rollback
+  extra = version_dir / 'assets.extra'
+  extra.mkdir(exist_ok=True)
+  path = extra / contract.VERIFICATION_FILE
+  good = {'request': {'instances': ['A review.']},
+          'response': {'predictions': [{contract.PROBABILITY_OUTPUT_KEY:
+                                        0.25}]}}
+  nested = {'request': {'instances': [['A', 'review.']]},
+            'response': good['response']}
+  path.write_text(json.dumps(good) + '\n')
+  assert verify.main(['--server', server.url, '--model-dir',
+                      str(version_dir)]) == 0
+  path.write_text(json.dumps(good) + '\n' + json.dumps(nested) + '\n')
+  assert verify.main(['--server', server.url, '--model-dir',
+                      str(version_dir)]) == 2
+  err = capsys.readouterr().err
+  assert err.startswith(f'error: {path}:2: the request gets no answer from ')
+  assert "HTTP 400: {\"error\":\"input 'text' has shape [1,2]" in err

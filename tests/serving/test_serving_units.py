@@ -167,17 +167,32 @@ def test_verification_compares_numbers_with_tolerance_and_strings_exactly():
   assert any("expected 'positive', got 'negative'" in f for f in found)
   assert verify.differences(expected, [{'label': 'positive'}], 1e-5) == [
       '[0]probability: missing']
+  # An empty expectation would match anything: it is a mismatch itself.
+  assert verify.differences([{}], [{'label': 'positive'}], 1e-5) == [
+      '[0]: the expected answer is {}, which checks nothing']
 
 
 def test_bad_verification_files_are_named(tmp_path):
   path = tmp_path / 'verification.jsonl'
   with pytest.raises(verify.VerificationFileError, match='no verification'):
     verify.read_samples(str(path))
-  path.write_text(json.dumps({'request': {'instances': ['a']},
-                              'response': {'predictions': [0.5]}})
-                  + '\n{"request": {}}\n')
+  good = json.dumps({'request': {'instances': ['a']},
+                     'response': {'predictions': [0.5]}})
+  for line, message in (
+      ('{"request": {}}', 'not a {"request", "response": {"predictions"}} '
+       'object: "response" is missing'),
+      ('{"request": "a review", "response": {"predictions": []}}',
+       '"request" must be a predict request (a JSON object), not a string'),
+      ('[1, 2]', 'not a {"request", "response"} object but a list'),
+      ('{"request": ', 'not JSON')):
+    path.write_text(f'{good}\n{line}\n')
+    with pytest.raises(verify.VerificationFileError) as e:
+      verify.read_samples(str(path))
+    assert str(e.value) == f'{path}:2: {message}' or (
+        str(e.value).startswith(f'{path}:2: {message}'))
+  path.write_bytes(good.encode() + b'\n{"request": "caf\xe9"}\n')
   with pytest.raises(verify.VerificationFileError,
-                     match=f'{path}:2: not a'):
+                     match=f'{path}:2: not UTF-8 text'):
     verify.read_samples(str(path))
 
 
@@ -199,10 +214,13 @@ def test_reviews_come_from_arguments_a_file_or_stdin(tmp_path):
   assert predict.read_reviews(_args(file=str(path))) == [
       'first review', 'second review']
   assert predict.read_reviews(_args(), stdin=_Stdin('a\nb\n')) == ['a', 'b']
-  with pytest.raises(SystemExit, match='no reviews'):
+  with pytest.raises(predict.ReviewsError, match='no reviews'):
     predict.read_reviews(_args(), stdin=_Stdin('\n\n'))
-  with pytest.raises(SystemExit, match='missing.txt'):
+  with pytest.raises(predict.ReviewsError, match='missing.txt: cannot be'):
     predict.read_reviews(_args(file=str(tmp_path / 'missing.txt')))
+  path.write_bytes(b'caf\xe9\n')
+  with pytest.raises(predict.ReviewsError, match='not UTF-8'):
+    predict.read_reviews(_args(file=str(path)))
 
 
 def test_a_prediction_line_shows_label_probability_and_other_outputs():
