@@ -7,17 +7,21 @@ version answers is visible: new pushes are picked up, and a models.config
 `specific` policy (a rollback) pins the older one.
 """
 
+import collections
 import contextlib
 import io
 import json
 import os
 import shutil
+import threading
+import time
 
 import pytest
 import tensorflow as tf
 
 import contract
 from serving import predict
+from serving import releases
 from serving import verify
 from serving_support import Server, free_loopback_port, http, wait_for
 
@@ -241,3 +245,69 @@ def test_metadata_lists_the_real_signatures(server):
   assert signatures[contract.SERVING_SIGNATURE]['inputs'][
       contract.SERVING_INPUT_KEY]['dtype'] == 'DT_STRING'
 
+
+CLIENTS = 4
+MAX_REQUESTS_PER_CLIENT = 1000
+LOAD_TIME_LIMIT_S = 30
+
+
+def test_load_with_a_push_and_a_rollback_mid_run(server):
+  """4 clients on loopback, one review per request, each at most
+  MAX_REQUESTS_PER_CLIENT requests within LOAD_TIME_LIMIT_S; meanwhile a new
+  version is pushed (copied into a staging directory, renamed into place) and
+  then rolled back (models.config pins the old one). No request may fail."""
+  serving_dir = server['serving_dir']
+  old = max(int(v) for v in os.listdir(serving_dir) if v.isdigit())
+  new = old + 1
+  model_url = f'{server["url"]}/v1/models/{contract.MODEL_NAME}'
+  phase = ['before the push']
+  answered = collections.Counter()
+  failures = []
+  stop = threading.Event()
+  deadline = time.monotonic() + LOAD_TIME_LIMIT_S
+
+  def client(index):
+    for _ in range(MAX_REQUESTS_PER_CLIENT):
+      if stop.is_set() or time.monotonic() > deadline:
+        return
+      now = phase[0]
+      status, body = http('POST', model_url + ':predict',
+                          {'instances': [REVIEWS[index % 2]]})
+      if status != 200 or len(body.get('predictions', [])) != 1:
+        failures.append((now, status, body))
+      answered[now] += 1
+
+  def state(version):
+    status, body = http('GET', f'{model_url}/versions/{version}')
+    return body['model_version_status'][0]['state'] if status == 200 else None
+
+  threads = [threading.Thread(target=client, args=(i,))
+             for i in range(CLIENTS)]
+  for thread in threads:
+    thread.start()
+  try:
+    wait_for(lambda: answered[phase[0]] >= CLIENTS, 'the first answers')
+    staging = serving_dir.parent / f'.staging-{new}'
+    shutil.copytree(serving_dir / str(old), staging)
+    os.rename(staging, serving_dir / str(new))
+    phase[0] = 'pushed'
+    wait_for(lambda: state(new) == 'AVAILABLE' and state(old) == 'END',
+              f'version {new} to replace {old}', timeout_s=20)
+    wait_for(lambda: answered['pushed'] >= CLIENTS, 'answers by the push')
+    assert releases.main(['--output-dir', str(server['output_dir']),
+                          'rollback', str(old)]) == 0
+    phase[0] = 'rolled back'
+    wait_for(lambda: state(old) == 'AVAILABLE' and state(new) == 'END',
+              f'the rollback to {old}', timeout_s=20)
+    wait_for(lambda: answered['rolled back'] >= CLIENTS,
+              'answers after the rollback')
+  finally:
+    stop.set()
+    for thread in threads:
+      thread.join(timeout=60)
+    shutil.rmtree(serving_dir / str(new))  # not served: pinned to old
+    (serving_dir.parent / 'models.config').unlink(missing_ok=True)
+  assert not failures, failures[:5]
+  assert all(answered[p] >= CLIENTS for p in
+             ('before the push', 'pushed', 'rolled back')), answered
+  assert time.monotonic() < deadline, 'the load test ran out of time'
