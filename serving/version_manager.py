@@ -16,8 +16,12 @@ policy does:
   refresh ever stops the polling.
 
 Version labels (`version_labels` in the config) name versions for
-`/labels/<label>` requests. As in TF Serving, a label applies only once the
-version it names is available; until then the previous labels stay.
+`/labels/<label>` requests. A label applies once the version it names is
+available; until then the previous labels stay. TF Serving is stricter
+(server_core.cc, UpdateModelVersionLabelMap): while a label names a version
+that is not available it refuses the whole config, policy included (at start
+it does not start), unless its flag allow_version_labels_for_unavailable_models
+is set, and even then it will not move an existing label to such a version.
 """
 
 import logging
