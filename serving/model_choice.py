@@ -8,6 +8,16 @@ import contract
 from contract import serving_directory
 
 
+class ModelLoadError(ValueError):
+  """A model directory that does not load; the message names it and says
+  why, `code` is TF's error code (as TF Serving reports a failed load).
+  Defined here, without TensorFlow, for the commands to catch."""
+
+  def __init__(self, code: str, message: str):
+    super().__init__(message)
+    self.code = code
+
+
 def add_output_dir_argument(parser: argparse.ArgumentParser) -> None:
   parser.add_argument(
       '--output-dir', default=os.environ.get(

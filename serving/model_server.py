@@ -1,19 +1,19 @@
-"""Local model server: the serving directory over TF Serving's REST protocol.
+"""Local model server: the serving directory over TF Serving's REST API.
 
     make serve                      # 127.0.0.1:8501, SERVE_PORT to change
     .venv-serving/bin/python -m serving.model_server [--output-dir DIR |
         --serving-dir DIR] [--port N] [--model-config FILE]
 
-KServe's Python model server (its V1 protocol is TF Serving's REST API) runs
-one model, `imdb_sentiment`, answering
-`POST /v1/models/imdb_sentiment:predict` with the default version and
-`POST /v1/models/imdb_sentiment/versions/<N>:predict` with a given one. Every
+KServe's Python model server runs one model, `imdb_sentiment`, and answers
+TF Serving's REST API under /v1 (serving/api.py): model status, metadata and
+predict, by default version, `/versions/<N>` or `/labels/<label>`. Every
 `--poll-seconds` it re-scans the serving directory and the model config file
 (`<serving_dir>/../models.config` unless `--model-config` says otherwise) and
-loads or unloads versions as TF Serving would (see contract/serving_directory.py): new
-pushes are picked up, and a `specific` version policy pins the served
-version (rollback). For development and tests; production runs TF Serving on
-the same directory (kubeflow/serving.py).
+loads or unloads versions as TF Serving would (serving/version_manager.py):
+new pushes are picked up, a `specific` version policy pins the served version
+(rollback), and a version that does not load leaves the served one serving.
+For development and tests; production runs TF Serving on the same directory
+(kubeflow/serving.py).
 
 It runs in its own venv (.venv-serving, scripts/ensure_serving_venv.sh):
 KServe does not install beside TFX.
@@ -24,12 +24,12 @@ import json
 import logging
 import os
 import sys
-import threading
-from typing import Dict, List, Optional
 
 import contract
-from serving import model_choice
 from contract import serving_directory
+from serving import model_choice
+from serving import model_config
+from serving import version_manager
 
 logger = logging.getLogger('serving.model_server')
 
@@ -37,7 +37,7 @@ logger = logging.getLogger('serving.model_server')
 def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       description='Serve the pushed model versions over TF Serving\'s REST '
-      'predict protocol (KServe V1).')
+      'API (status, metadata, predict).')
   model_choice.add_output_dir_argument(parser)
   parser.add_argument('--serving-dir',
                       help='The Pusher\'s serving directory: <version>/ '
@@ -45,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                       '<output-dir>/serving/imdb_sentiment).')
   parser.add_argument('--model-config', default=None,
                       help='TF Serving model config file whose version policy '
-                      'picks the served versions (default: '
-                      '<serving-dir>/../models.config, if it exists).')
+                      'picks the served versions and whose version_labels '
+                      'name them (default: <serving-dir>/../models.config, '
+                      'if it exists).')
   parser.add_argument('--model-name', default=contract.MODEL_NAME)
   parser.add_argument('--host', default='127.0.0.1',
                       help='Address to bind (default loopback only).')
@@ -54,94 +55,61 @@ def _parser() -> argparse.ArgumentParser:
   parser.add_argument('--poll-seconds', type=float, default=2.0,
                       help='How often the serving directory and the model '
                       'config file are re-read.')
+  parser.add_argument('--retry-seconds', type=float,
+                      default=version_manager.DEFAULT_RETRY_SECONDS,
+                      help='How soon a version that failed to load is tried '
+                      'again if its files have not changed (a change is '
+                      'tried at the next poll).')
   return parser
 
 
 def build_model_class():
-  """The KServe model class; KServe is imported only here (see main)."""
+  """The KServe model class; KServe is imported only here (see serve)."""
   import kserve  # pylint: disable=g-import-not-at-top
   from kserve import errors  # pylint: disable=g-import-not-at-top
 
-  from serving import rest  # pylint: disable=g-import-not-at-top
-  from serving.saved_model import ServedVersion  # pylint: disable=g-import-not-at-top
-
   class VersionedModel(kserve.Model):
-    """All served versions of one model; the highest one answers requests
-    that name no version."""
+    """The model in KServe's registry, for KServe's health and readiness
+    endpoints; TF Serving's API under /v1 is answered by serving/api.py."""
 
-    def __init__(self, name: str, serving_dir: str, model_config_path: str):
-      super().__init__(name)
-      self.serving_dir = serving_dir
-      self.model_config_path = model_config_path
-      self._loaded: Dict[int, ServedVersion] = {}
-      self._refresh_lock = threading.Lock()
-
-    @property
-    def served_versions(self) -> List[int]:
-      return sorted(self._loaded)
-
-    def refresh(self) -> None:
-      """Loads newly selected versions and drops deselected ones."""
-      with self._refresh_lock:
-        try:
-          model_config = serving_directory.read_version_policy(
-              self.model_config_path, self.name)
-        except (serving_directory.ModelConfigError, OSError) as e:
-          # As TF Serving does with a bad config reload: keep serving.
-          logger.error('%s; still serving versions %s', e,
-                       self.served_versions)
-          return
-        wanted = serving_directory.select_versions(
-            serving_directory.available_versions(self.serving_dir), model_config)
-        loaded = {}
-        for version in wanted:
-          if version in self._loaded:
-            loaded[version] = self._loaded[version]
-            continue
-          version_dir = os.path.join(self.serving_dir, str(version))
-          try:
-            loaded[version] = ServedVersion(version_dir)
-          except Exception as e:  # pylint: disable=broad-except
-            logger.error('Cannot load version %d from %s: %s', version,
-                         version_dir, e)
-        if sorted(loaded) != self.served_versions:
-          policy = ('policy of ' + self.model_config_path if model_config
-                    else 'highest version')
-          logger.info('Serving %s versions %s (%s)', self.name,
-                      sorted(loaded), policy)
-        self._loaded = loaded  # one assignment: requests see old or new
-        self.ready = bool(loaded)
-
-    def answer(self, payload, version: Optional[int] = None):
-      loaded = self._loaded
-      if version is None:
-        if not loaded:
-          raise errors.ModelNotReady(self.name, 'no version is served yet')
-        served = loaded[max(loaded)]
-      elif version in loaded:
-        served = loaded[version]
-      else:
-        raise errors.ModelNotFound(f'{self.name}/versions/{version}')
-      try:
-        return served.answer(payload)
-      except rest.BadRequest as e:
-        raise errors.InvalidInput(str(e)) from None
-
-    def preprocess(self, payload, headers=None):
-      # KServe decodes JSON only when the Content-Type says so; TF Serving
-      # (and curl -d) do not depend on it.
-      if isinstance(payload, (bytes, str)):
-        try:
-          return json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-          raise errors.InvalidInput(f'the request body is not JSON: {e}'
-                                    ) from None
-      return payload
+    def __init__(self, manager: version_manager.VersionManager):
+      super().__init__(manager.name)
+      self.manager = manager
+      self.ready = manager.ready
 
     def predict(self, payload, headers=None):
-      return self.answer(payload)
+      # Only KServe's own protocol (V2) reaches here.
+      raise errors.InvalidInput(
+          'this server speaks TF Serving\'s REST API: POST '
+          f'/v1/models/{self.name}:predict')
 
   return VersionedModel
+
+
+def _add_tf_serving_routes(app, manager) -> None:
+  """TF Serving's /v1 API, ahead of KServe's own /v1 routes (the first
+  matching route answers), so every /v1 request gets TF Serving's answer."""
+  # pylint: disable=g-import-not-at-top
+  import fastapi
+  from starlette.concurrency import run_in_threadpool
+  from serving import api
+  # pylint: enable=g-import-not-at-top
+
+  async def tf_serving_api(request: fastapi.Request):
+    body = await request.body()
+    # In a worker thread: a prediction must not stall the event loop, and
+    # concurrent requests run side by side.
+    status, payload = await run_in_threadpool(
+        api.handle, manager, request.method, request.scope['path'], body)
+    # TF Serving writes NaN and Infinity as such (json.dumps does too).
+    return fastapi.Response(
+        json.dumps(payload, ensure_ascii=False, separators=(',', ':')),
+        status_code=status, media_type='application/json')
+
+  # Other methods too: TF Serving calls them malformed requests (400).
+  app.add_api_route('/v1/{path:path}', tf_serving_api,
+                    methods=['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+                    include_in_schema=False)
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -149,7 +117,6 @@ def serve(args: argparse.Namespace) -> None:
   # kserve.model_server parses sys.argv when imported: hide ours from it.
   argv, sys.argv = sys.argv, sys.argv[:1]
   try:
-    import fastapi
     from kserve import logging as kserve_logging
     from kserve import model_server as kserve_server
     from kserve.model_repository import ModelRepository
@@ -164,46 +131,35 @@ def serve(args: argparse.Namespace) -> None:
   logging.getLogger('kserve.trace').setLevel(logging.WARNING)
   logging.getLogger('serving').setLevel(logging.INFO)
   logging.getLogger('serving').addHandler(logging.StreamHandler())
+  # Once, by that handler: the root logger gets one of its own later on.
+  logging.getLogger('serving').propagate = False
 
   model_config_path = (args.model_config or
-                       serving_directory.default_model_config_path(args.serving_dir))
+                       serving_directory.default_model_config_path(
+                           args.serving_dir))
   if args.model_config and not os.path.exists(args.model_config):
     sys.exit(f'error: {args.model_config}: model config file not found')
   # A broken config file fails at start; later it only logs (see refresh).
   try:
-    serving_directory.read_version_policy(model_config_path, args.model_name)
-  except serving_directory.ModelConfigError as e:
+    model_config.read(model_config_path, args.model_name)
+  except model_config.ModelConfigError as e:
     sys.exit(f'error: {e}')
-  model = build_model_class()(args.model_name, args.serving_dir,
-                              model_config_path)
-  model.refresh()
-  if not model.ready:
+  manager = version_manager.VersionManager(
+      args.model_name, args.serving_dir, model_config_path,
+      retry_seconds=args.retry_seconds)
+  manager.refresh()
+  model = build_model_class()(manager)
+  if not manager.ready:
     logger.warning('No version to serve in %s yet; waiting for one.',
                    args.serving_dir)
 
-  stop = threading.Event()
+  def after_refresh():
+    model.ready = manager.ready
 
-  def poll():
-    while not stop.wait(args.poll_seconds):
-      model.refresh()
-
-  threading.Thread(target=poll, name='version-poller', daemon=True).start()
-
+  stop = manager.start_polling(args.poll_seconds, after_refresh)
   repository = ModelRepository()
   repository.update(model)
-
-  # TF Serving's versioned path; KServe's V1 endpoints have no versions.
-  async def predict_version(model_name: str, version: int,
-                            request: fastapi.Request):
-    from kserve import errors  # pylint: disable=g-import-not-at-top
-    if model_name != model.name:
-      raise errors.ModelNotFound(model_name)
-    return model.answer(model.preprocess(await request.body()),
-                        version=version)
-
-  kserve_server.app.add_api_route(
-      '/v1/models/{model_name}/versions/{version}:predict', predict_version,
-      methods=['POST'])
+  _add_tf_serving_routes(kserve_server.app, manager)
   server = RESTServer(kserve_server.FASTAPI_APP_IMPORT_STRING,
                       DataPlane(model_registry=repository),
                       ModelRepositoryExtension(model_registry=repository),
@@ -211,8 +167,9 @@ def serve(args: argparse.Namespace) -> None:
   # KServe binds every interface; a development server stays on loopback
   # unless told otherwise.
   server.config.host = args.host
-  logger.info('Serving %s from %s on http://%s:%d/v1/models/%s:predict',
-              model.name, args.serving_dir, args.host, args.port, model.name)
+  logger.info('Serving %s from %s on http://%s:%d/v1/models/%s',
+              manager.name, args.serving_dir, args.host, args.port,
+              manager.name)
   try:
     server.run()  # until SIGINT/SIGTERM (uvicorn's own handlers)
   finally:

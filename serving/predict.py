@@ -9,6 +9,11 @@
 Prints one line per review: label, P(positive), any further outputs of the
 serving signature as name=value, and the start of the review. Locally only the
 SavedModel is loaded (TensorFlow alone: no TFX, no tf.Transform).
+
+Exit status: 0 predictions printed; 1 the predictions failed (the server
+refused the request, or could not be reached); 2 unusable input: no reviews,
+a review file that cannot be read, no such model, or a SavedModel that does
+not load (the message names the file and the problem).
 """
 
 import argparse
@@ -31,6 +36,10 @@ from serving import rest
 _EXCERPT_CHARS = 60
 
 
+class ReviewsError(ValueError):
+  """No usable reviews; the message names where they were looked for."""
+
+
 def read_reviews(args: argparse.Namespace, stdin=None) -> List[str]:
   """Reviews from the arguments, else --file, else stdin; one per line."""
   if args.reviews:
@@ -40,18 +49,25 @@ def read_reviews(args: argparse.Namespace, stdin=None) -> List[str]:
     try:
       with open(args.file, encoding='utf-8') as f:
         lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-      raise SystemExit(f'error: {args.file}: {e}') from None
+    except OSError as e:
+      raise ReviewsError(f'{args.file}: cannot be read: {e.strerror or e}'
+                         ) from None
+    except UnicodeDecodeError as e:
+      raise ReviewsError(f'{args.file}: not UTF-8 text (byte {e.start})'
+                         ) from None
     source = args.file
   else:
     if stdin.isatty():
-      raise SystemExit('error: no reviews: give them as arguments, with '
-                       '--file, or one per line on stdin')
-    lines = stdin.read().splitlines()
+      raise ReviewsError('no reviews: give them as arguments, with --file, '
+                         'or one per line on stdin')
+    try:
+      lines = stdin.read().splitlines()
+    except UnicodeDecodeError as e:
+      raise ReviewsError(f'stdin: not UTF-8 text (byte {e.start})') from None
     source = 'stdin'
   reviews = [line for line in lines if line.strip()]
   if not reviews:
-    raise SystemExit(f'error: {source}: no reviews (empty lines only)')
+    raise ReviewsError(f'{source}: no reviews (empty lines only)')
   return reviews
 
 
@@ -68,9 +84,9 @@ def predict(args: argparse.Namespace, reviews: Sequence[str]
     from serving.saved_model import ServedVersion  # pylint: disable=g-import-not-at-top
     predictions = ServedVersion(model_choice.model_dir(args)).answer(
         body)['predictions']
-  if len(predictions) != len(reviews):
-    raise rest.RestError(f'{len(reviews)} reviews sent, '
-                         f'{len(predictions)} predictions received')
+  if not isinstance(predictions, list) or len(predictions) != len(reviews):
+    raise rest.RestError(f'{len(reviews)} reviews sent, no list of as many '
+                         f'predictions received: {str(predictions)[:200]}')
   return predictions
 
 
@@ -102,10 +118,13 @@ def main(argv=None, stdin=None) -> int:
                       help='One JSON object per review instead of text.')
   model_choice.add_arguments(parser)
   args = parser.parse_args(argv)
-  reviews = read_reviews(args, stdin)
   try:
+    reviews = read_reviews(args, stdin)
     predictions = predict(args, reviews)
-  except (FileNotFoundError, rest.RestError, rest.BadRequest) as e:
+  except (ReviewsError, FileNotFoundError, model_choice.ModelLoadError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  except (rest.RestError, rest.ServingError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
   for review, prediction in zip(reviews, predictions):

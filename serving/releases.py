@@ -14,49 +14,101 @@ TF Serving started with `--model_config_file=<that file>
 nothing is deleted, and later pushes are not served until `latest` writes the
 default policy back. Retention (`--keep-versions`) never removes a pinned
 version.
+
+`list` names any release.json it cannot read, and the problem, and exits 2
+(the table is still printed); a model config file that cannot be used is an
+error naming it, as for the server.
 """
 
 import argparse
 import json
+import numbers
 import os
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import contract
-from serving import model_choice
 from contract import serving_directory
+from serving import model_choice
+from serving import model_config
 
 # Metrics shown per version, as release.json names them.
 _SHOWN_METRICS = ('probability/binary_accuracy', 'probability/auc',
                   'rating/mean_absolute_error')
 
 
+class ReleaseFileError(ValueError):
+  """A release.json that cannot be used; the message names it and says why."""
+
+
+def _check_release(path: str, release: Any) -> Dict[str, Any]:
+  if not isinstance(release, dict):
+    raise ReleaseFileError(f'{path}: not a JSON object but '
+                           f'{type(release).__name__}')
+  spans = release.get('spans', [])
+  if not isinstance(spans, list) or not all(
+      isinstance(s, int) and not isinstance(s, bool) for s in spans):
+    raise ReleaseFileError(f'{path}: "spans" is not a list of integers: '
+                           f'{json.dumps(spans)[:80]}')
+  metrics = release.get('metrics', {})
+  if not isinstance(metrics, dict):
+    raise ReleaseFileError(f'{path}: "metrics" is not an object')
+  for name in _SHOWN_METRICS:
+    value = metrics.get(name, 0.0)
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+      raise ReleaseFileError(f'{path}: metric {name!r} is not a number: '
+                             f'{json.dumps(value)[:80]}')
+  if not isinstance(release.get('pushed_at', ''), str):
+    raise ReleaseFileError(f'{path}: "pushed_at" is not a string')
+  return release
+
+
 def read_release(version_dir: str) -> Optional[Dict[str, Any]]:
+  """The version's release.json, None without one; ReleaseFileError if it
+  cannot be used."""
   path = os.path.join(version_dir, 'assets.extra', contract.RELEASE_FILE)
   if not os.path.exists(path):
     return None
-  with open(path, encoding='utf-8') as f:
-    return json.load(f)
+  try:
+    with open(path, 'rb') as f:
+      text = f.read().decode('utf-8')
+    return _check_release(path, json.loads(text))
+  except OSError as e:
+    raise ReleaseFileError(f'{path}: cannot be read: {e.strerror or e}'
+                           ) from None
+  except UnicodeDecodeError as e:
+    raise ReleaseFileError(f'{path}: not UTF-8 text (byte {e.start})'
+                           ) from None
+  except json.JSONDecodeError as e:
+    raise ReleaseFileError(f'{path}: not valid JSON: {e}') from None
 
 
 def served(serving_dir: str, config_path: str) -> List[int]:
   """What TF Serving would serve now, by the config file if there is one."""
-  return serving_directory.select_versions(serving_directory.available_versions(serving_dir),
-                                  serving_directory.read_version_policy(config_path))
+  return serving_directory.select_versions(
+      serving_directory.available_versions(serving_dir),
+      model_config.read(config_path))
 
 
-def format_versions(serving_dir: str, config_path: str) -> str:
+def format_versions(serving_dir: str, config_path: str
+                    ) -> Tuple[str, List[str]]:
+  """The table of versions, and the problems with their release files (the
+  versions concerned are listed without their details)."""
   available = serving_directory.available_versions(serving_dir)
   if not available:
-    return f'{serving_dir}: no pushed version yet'
-  serving_now = served(serving_dir, config_path)
-  pinned = os.path.exists(config_path) and (
-      serving_directory.read_version_policy(config_path).model_version_policy
-      .WhichOneof('policy_choice') == 'specific')
+    return f'{serving_dir}: no pushed version yet', []
+  config = model_config.read(config_path)
+  serving_now = serving_directory.select_versions(available, config)
+  pinned = model_config.policy_name(config) == 'specific'
   lines = [f'{"version":<12} {"served":<7} {"spans":<10} {"pushed at":<26} '
            + ' '.join(f'{name:>28}' for name in _SHOWN_METRICS)]
+  problems = []
   for version in available:
-    release = read_release(os.path.join(serving_dir, str(version))) or {}
+    try:
+      release = read_release(os.path.join(serving_dir, str(version))) or {}
+    except ReleaseFileError as e:
+      problems.append(str(e))
+      release = {'pushed_at': '? (see below)'}
     metrics = release.get('metrics', {})
     values = ' '.join(
         f'{metrics[name]:>28.4f}' if name in metrics else f'{"-":>28}'
@@ -67,7 +119,7 @@ def format_versions(serving_dir: str, config_path: str) -> str:
   how = (f'pinned by {config_path}' if pinned else
          'the highest version (TF Serving\'s default policy)')
   lines.append(f'Served: {", ".join(map(str, serving_now))} ({how})')
-  return '\n'.join(lines)
+  return '\n'.join(lines), problems
 
 
 def rollback(serving_dir: str, config_path: str, version: int) -> str:
@@ -76,16 +128,18 @@ def rollback(serving_dir: str, config_path: str, version: int) -> str:
     raise ValueError(f'{serving_dir}: has no version {version} '
                      f'(pushed: {available})')
   serving_directory.write_model_config(
-      config_path, serving_directory.model_config_text(serving_dir, pinned=version))
+      config_path,
+      serving_directory.model_config_text(serving_dir, pinned=version))
   return (f'{config_path}: now serves version {version} (pinned, label '
           f'stable); newer versions are kept and not served until '
           f'`make rollforward`.')
 
 
 def rollforward(serving_dir: str, config_path: str) -> str:
-  serving_directory.write_model_config(config_path,
-                              serving_directory.model_config_text(serving_dir))
-  latest = serving_directory.available_versions(serving_dir)[-1:] or ['none yet']
+  serving_directory.write_model_config(
+      config_path, serving_directory.model_config_text(serving_dir))
+  latest = serving_directory.available_versions(serving_dir)[-1:] or [
+      'none yet']
   return (f'{config_path}: serves the highest version again (now '
           f'{latest[0]}).')
 
@@ -103,13 +157,21 @@ def main(argv=None) -> int:
   config_path = serving_directory.default_model_config_path(serving_dir)
   try:
     if args.command == 'list':
-      print(format_versions(serving_dir, config_path))
+      table, problems = format_versions(serving_dir, config_path)
+      print(table)
+      for problem in problems:
+        print(f'error: {problem}', file=sys.stderr)
+      return 2 if problems else 0
     elif args.command == 'rollback':
       print(rollback(serving_dir, config_path, args.version))
     else:
       print(rollforward(serving_dir, config_path))
-  except (ValueError, serving_directory.ModelConfigError) as e:
+  except ValueError as e:  # ModelConfigError, no such version
     print(f'error: {e}', file=sys.stderr)
+    return 2
+  except OSError as e:  # the config file cannot be written
+    print(f'error: {e.filename or config_path}: {e.strerror or e}',
+          file=sys.stderr)
     return 2
   return 0
 

@@ -1,27 +1,61 @@
-"""TF Serving's REST predict protocol: requests, responses, and a client.
+"""TF Serving's REST predict protocol: responses, errors, and a client.
 
 The same JSON a TF Serving (or KServe V1) endpoint takes and returns:
 `POST /v1/models/<name>[/versions/<N>]:predict` with
 `{"signature_name": ..., "instances": [...]}` (row format) or
 `{"inputs": ...}` (columnar format), answered by `{"predictions": [...]}` or
-`{"outputs": ...}`. Pure Python: no TensorFlow is needed to be a client.
+`{"outputs": ...}`, and `{"error": "..."}` with TF Serving's HTTP status when
+refused (requests are read in serving/json_tensor.py). Pure Python: no
+TensorFlow is needed to be a client.
 """
 
-import base64
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import contract
+
+# TF's canonical error codes, by number (tensorflow/core/protobuf/error_codes).
+CODES = ('OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT',
+         'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
+         'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION',
+         'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE',
+         'DATA_LOSS', 'UNAUTHENTICATED')
+# TF Serving's http_server.cc ToHTTPStatusCode; anything else is 500.
+_HTTP_STATUS = {
+    'OK': 200, 'CANCELLED': 499, 'INVALID_ARGUMENT': 400,
+    'DEADLINE_EXCEEDED': 504, 'NOT_FOUND': 404, 'ALREADY_EXISTS': 409,
+    'PERMISSION_DENIED': 403, 'RESOURCE_EXHAUSTED': 429,
+    'FAILED_PRECONDITION': 400, 'ABORTED': 409, 'OUT_OF_RANGE': 400,
+    'UNIMPLEMENTED': 501, 'UNAVAILABLE': 503, 'UNAUTHENTICATED': 401}
 
 
 class RestError(RuntimeError):
   """A predict call that failed; the message names the URL."""
 
 
-class BadRequest(ValueError):
+class ServingError(Exception):
+  """A request TF Serving would refuse: a TF error code and its message."""
+
+  def __init__(self, code: str, message: str):
+    super().__init__(message)
+    self.code = code
+    self.message = message
+
+  @property
+  def http_status(self) -> int:
+    return _HTTP_STATUS.get(self.code, 500)
+
+  def body(self) -> Dict[str, str]:
+    return {'error': self.message}
+
+
+class BadRequest(ServingError, ValueError):
   """A predict request that does not follow the REST protocol."""
+
+  def __init__(self, message: str):
+    super().__init__('INVALID_ARGUMENT', message)
 
 
 def predict_path(model_name: str = contract.MODEL_NAME,
@@ -35,50 +69,6 @@ def predict_request(texts: Sequence[str],
                     ) -> Dict[str, Any]:
   """A row-format request: one raw review per instance."""
   return {'signature_name': signature_name, 'instances': list(texts)}
-
-
-def _decode_value(value: Any) -> Any:
-  # TF Serving's JSON encoding of binary strings: {"b64": "..."}.
-  if isinstance(value, dict) and set(value) == {'b64'}:
-    return base64.b64decode(value['b64'])
-  return value
-
-
-def parse_inputs(body: Mapping[str, Any], input_names: Sequence[str]
-                 ) -> Tuple[Dict[str, List[Any]], str]:
-  """({input name: values}, 'row' or 'columnar') of a predict request body."""
-  if not isinstance(body, Mapping):
-    raise BadRequest('the request body must be a JSON object')
-  if 'instances' in body:
-    rows = body['instances']
-    if not isinstance(rows, list) or not rows:
-      raise BadRequest('"instances" must be a non-empty list')
-    columns = {name: [] for name in input_names}
-    for index, row in enumerate(rows):
-      if not isinstance(row, Mapping) or set(row) == {'b64'}:
-        if len(input_names) != 1:
-          raise BadRequest(f'instance {index}: the signature takes '
-                           f'{list(input_names)}: send objects')
-        row = {input_names[0]: row}
-      missing = set(input_names) - set(row)
-      if missing:
-        raise BadRequest(f'instance {index}: missing {sorted(missing)}')
-      for name in input_names:
-        columns[name].append(_decode_value(row[name]))
-    return columns, 'row'
-  if 'inputs' in body:
-    inputs = body['inputs']
-    if not isinstance(inputs, Mapping):
-      if len(input_names) != 1:
-        raise BadRequest(f'the signature takes {list(input_names)}: '
-                         '"inputs" must be an object')
-      inputs = {input_names[0]: inputs}
-    missing = set(input_names) - set(inputs)
-    if missing:
-      raise BadRequest(f'"inputs" lacks {sorted(missing)}')
-    return ({name: [_decode_value(v) for v in inputs[name]]
-             for name in input_names}, 'columnar')
-  raise BadRequest('the request has neither "instances" nor "inputs"')
 
 
 def _jsonable(value: Any) -> Any:
@@ -124,14 +114,14 @@ def post_predict(server: str, body: Mapping[str, Any],
     raise RestError(f'{url}: HTTP {e.code}: {detail}') from None
   except urllib.error.URLError as e:
     raise RestError(f'{url}: cannot connect: {e.reason}') from None
-  except (json.JSONDecodeError, UnicodeDecodeError) as e:
-    raise RestError(f'{url}: the response is not JSON: {e}') from None
+  except (OSError, ValueError) as e:  # a reset, a timeout, not JSON
+    raise RestError(f'{url}: no usable response: {e}') from None
 
 
 def predictions_of(response: Mapping[str, Any], url_hint: str = ''
                    ) -> List[Any]:
   """The `predictions` list of a row-format response."""
-  if 'predictions' not in response:
+  if not isinstance(response, Mapping) or 'predictions' not in response:
     raise RestError(f'{url_hint}: no "predictions" in the response: '
                     f'{json.dumps(response)[:300]}')
   return response['predictions']

@@ -7,8 +7,12 @@ Every pushed version carries `assets.extra/verification.jsonl`: REST predict
 requests and the responses the exported model gave, one per line. This sends
 each request to the SavedModel itself (loaded with TensorFlow alone) or, with
 `--server`, to a TF Serving REST endpoint (`/v1/models/<name>/versions/<N>`
-when the version is known), and exits 1 if any answer differs: a string
-output at all, a number by more than `--tolerance`.
+when the version is known).
+
+Exit status: 0 every answer matches; 1 a mismatch (a string output differs
+at all, a number by more than `--tolerance`, or an expected answer is empty
+and so checks nothing); 2 nothing could be verified: the verification file,
+the SavedModel or the server is unusable (the message names which, and why).
 """
 
 import argparse
@@ -36,27 +40,62 @@ class VerificationFileError(ValueError):
   """A verification file that cannot be read; the message names it."""
 
 
+def _decoded_lines(path: str) -> List[Tuple[int, str]]:
+  try:
+    with open(path, 'rb') as f:
+      raw = f.read()
+  except OSError as e:
+    raise VerificationFileError(f'{path}: cannot be read: {e.strerror or e}'
+                                ) from None
+  lines = []
+  for number, line in enumerate(raw.splitlines(), start=1):
+    try:
+      lines.append((number, line.decode('utf-8')))
+    except UnicodeDecodeError as e:
+      raise VerificationFileError(
+          f'{path}:{number}: not UTF-8 text (byte {e.start + 1} of the line: '
+          f'{line[e.start:e.start + 1]!r})') from None
+  return lines
+
+
 def read_samples(path: str) -> List[Tuple[int, Dict[str, Any], Any]]:
   """(line number, request, expected predictions) of each line."""
   if not os.path.isfile(path):
     raise VerificationFileError(f'{path}: no verification file')
   samples = []
-  with open(path, encoding='utf-8') as f:
-    for number, line in enumerate(f, start=1):
-      if not line.strip():
-        continue
-      try:
-        sample = json.loads(line)
-        request, expected = (sample['request'],
-                             sample['response']['predictions'])
-      except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise VerificationFileError(
-            f'{path}:{number}: not a {{"request", "response": '
-            f'{{"predictions"}}}} object: {e}') from None
-      samples.append((number, request, expected))
+  for number, line in _decoded_lines(path):
+    if not line.strip():
+      continue
+    where = f'{path}:{number}'
+    try:
+      sample = json.loads(line)
+    except json.JSONDecodeError as e:
+      raise VerificationFileError(f'{where}: not JSON: {e}') from None
+    if not isinstance(sample, dict):
+      raise VerificationFileError(
+          f'{where}: not a {{"request", "response"}} object but '
+          f'{_json_type(sample)}')
+    request, response = sample.get('request'), sample.get('response')
+    if not isinstance(request, dict):
+      raise VerificationFileError(
+          f'{where}: "request" must be a predict request (a JSON object), '
+          f'not {_json_type(request)}')
+    if not isinstance(response, dict) or 'predictions' not in response:
+      raise VerificationFileError(
+          f'{where}: not a {{"request", "response": {{"predictions"}}}} '
+          f'object: "response" is {_json_type(response)}'
+          + (' without "predictions"' if isinstance(response, dict) else ''))
+    samples.append((number, request, response['predictions']))
   if not samples:
     raise VerificationFileError(f'{path}: no samples')
   return samples
+
+
+def _json_type(value: Any) -> str:
+  if value is None:
+    return 'missing or null'
+  return {dict: 'an object', list: 'a list', str: 'a string',
+          bool: 'a boolean'}.get(type(value), 'a number')
 
 
 def differences(expected: Any, actual: Any, tolerance: float,
@@ -64,6 +103,10 @@ def differences(expected: Any, actual: Any, tolerance: float,
   """Where `actual` differs from `expected`; outputs only in `actual` (a
   newer model's extra output) are not differences."""
   if isinstance(expected, dict):
+    if not expected:
+      # {} would match any object: it checks nothing, so it cannot pass.
+      return [f'{where or "prediction"}: the expected answer is {{}}, which '
+              'checks nothing']
     if not isinstance(actual, dict):
       return [f'{where or "prediction"}: expected an object, got {actual!r}']
     found = []
@@ -94,6 +137,10 @@ def _version_of(model_dir: str) -> Optional[int]:
   return int(name) if name.isdigit() else None
 
 
+class Unanswered(RuntimeError):
+  """A sample whose request got no answer to compare."""
+
+
 def verify(args: argparse.Namespace) -> int:
   model_dir = model_choice.model_dir(args)
   path = os.path.join(model_dir, 'assets.extra', contract.VERIFICATION_FILE)
@@ -115,8 +162,14 @@ def verify(args: argparse.Namespace) -> int:
 
   mismatches = []
   for number, request, expected in samples:
-    for difference in differences(expected, answer(request), args.tolerance):
-      mismatches.append(f'  line {number}: {difference}')
+    try:
+      actual = answer(request)
+    except (rest.ServingError, rest.RestError) as e:
+      raise Unanswered(f'{path}:{number}: the request gets no answer from '
+                       f'{target}: {e}') from None
+    found = (differences(expected, actual, args.tolerance) if expected != []
+             else ['expected no predictions, which checks nothing'])
+    mismatches += [f'  line {number}: {difference}' for difference in found]
   print(f'{path}: {len(samples)} samples replayed against {target}')
   if mismatches:
     print(f'MISMATCH: {len(mismatches)} difference(s) beyond '
@@ -136,8 +189,9 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   try:
     return verify(args)
-  except (FileNotFoundError, VerificationFileError, rest.RestError,
-          rest.BadRequest) as e:
+  except (FileNotFoundError, model_choice.ModelLoadError,
+          VerificationFileError, Unanswered, rest.RestError,
+          rest.ServingError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
 

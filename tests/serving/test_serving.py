@@ -7,38 +7,30 @@ version answers is visible: new pushes are picked up, and a models.config
 `specific` policy (a rollback) pins the older one.
 """
 
+import collections
 import contextlib
 import io
 import json
 import os
 import shutil
-import socket
-import subprocess
+import threading
 import time
-import urllib.request
 
 import pytest
 import tensorflow as tf
 
-from helpers import imdb_data
 import contract
 from serving import predict
+from serving import releases
 from serving import verify
+from serving_support import Server, free_loopback_port, http, wait_for
 
 pytestmark = pytest.mark.e2e
 
-SERVING_VENV = os.environ.get(
-    'SERVING_VENV', os.path.join(imdb_data.PROJECT_ROOT, '.venv-serving'))
 STAND_IN_VERSION = 1
 STAND_IN_PROBABILITY = 0.25
 REVIEWS = ['A wonderful, moving film. Loved it, a masterpiece!',
            'Boring and awful, the worst waste of two hours.']
-
-
-def _free_loopback_port() -> int:
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
 
 
 def _write_stand_in_model(model_dir: str) -> None:
@@ -59,43 +51,10 @@ def _write_stand_in_model(model_dir: str) -> None:
       contract.SERVING_SIGNATURE: module.serve.get_concrete_function()})
 
 
-def _get(url: str):
-  with urllib.request.urlopen(url, timeout=5) as response:
-    return json.loads(response.read())
-
-
 def _post(url: str, body) -> tuple:
-  request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                   method='POST')
-  try:
-    with urllib.request.urlopen(request, timeout=30) as response:
-      return response.status, json.loads(response.read())
-  except urllib.error.HTTPError as e:
-    return e.code, json.loads(e.read())
+  return http('POST', url, body)
 
 
-def _wait_for(condition, what: str, timeout_s: float = 60):
-  deadline = time.monotonic() + timeout_s
-  while time.monotonic() < deadline:
-    try:
-      value = condition()
-      if value:
-        return value
-    except (OSError, ValueError):
-      pass
-    time.sleep(0.25)
-  raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
-
-
-@pytest.fixture(scope='module')
-def serving_python():
-  """The model server's venv, built from serving/requirements.lock as
-  `make serve` builds it."""
-  subprocess.run([os.path.join(imdb_data.PROJECT_ROOT, 'scripts',
-                               'ensure_serving_venv.sh')],
-                 env=dict(os.environ, SERVING_VENV=SERVING_VENV),
-                 check=True, timeout=1200)
-  return os.path.join(SERVING_VENV, 'bin', 'python')
 
 
 @pytest.fixture(scope='module')
@@ -108,34 +67,15 @@ def server(pushed_run, serving_python, tmp_path_factory):
   shutil.copytree(os.path.join(pushed_run.config.serving_dir,
                                str(real_version)),
                   serving_dir / str(real_version))
-  port = _free_loopback_port()
-  log_path = root / 'server.log'
-  with open(log_path, 'wb') as log:
-    process = subprocess.Popen(
-        [serving_python, '-m', 'serving.model_server',
-         '--serving-dir', str(serving_dir), '--port', str(port),
-         '--poll-seconds', '0.5'],
-        cwd=imdb_data.PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
-  url = f'http://127.0.0.1:{port}'
-
-  def ready():
-    if process.poll() is not None:
-      raise AssertionError(f'the model server exited ({process.returncode}):'
-                           f'\n{log_path.read_text()[-3000:]}')
-    return _get(f'{url}/v1/models/{contract.MODEL_NAME}')['ready']
-
+  process = Server(serving_python, serving_dir, root / 'server.log',
+                   '--poll-seconds', '0.5')
   try:
-    _wait_for(ready, 'the model server to be ready', timeout_s=180)
-    yield {'url': url, 'port': port, 'serving_dir': serving_dir,
-           'version': real_version, 'log': log_path}
+    process.wait_until_serving()
+    yield {'url': process.url, 'port': process.port,
+           'serving_dir': serving_dir, 'version': real_version,
+           'log': process.log_path, 'output_dir': root}
   finally:
-    process.terminate()
-    try:
-      process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-      process.kill()
-      process.wait()
+    process.stop()
 
 
 def _run_main(main, argv):
@@ -202,9 +142,20 @@ def test_verify_replays_verification_samples_over_rest(server):
 
 def test_rest_errors_are_tf_serving_style(server):
   status, body = _post(_predict_url(server), {'instance': REVIEWS})
-  assert status == 400 and 'neither "instances" nor "inputs"' in body['error']
+  assert (status, body) == (400, {
+      'error': "Missing 'inputs' or 'instances' key"})
   status, body = _post(_predict_url(server, 999), {'instances': REVIEWS})
-  assert status == 404
+  assert (status, body) == (404, {
+      'error': 'Servable not found for request: '
+               f'Specific({contract.MODEL_NAME}, 999)'})
+  for signature in (contract.EXAMPLES_SIGNATURE,
+                    contract.TRANSFORM_SIGNATURE):
+    status, body = _post(_predict_url(server), {
+        'signature_name': signature, 'instances': [{'b64': 'AAAA'}]})
+    assert status == 400, body
+    status, body = _post(_predict_url(server), {
+        'signature_name': signature, 'instances': [['a', 'b']]})
+    assert status == 400, body
   status, body = _post(_predict_url(server), {'inputs': {'text': REVIEWS}})
   assert status == 200
   assert set(body['outputs']) >= {contract.PROBABILITY_OUTPUT_KEY,
@@ -226,7 +177,7 @@ def test_new_push_is_served_and_a_tampered_verification_file_fails(server):
   # saved_model.pb last, as the Pusher does.
   shutil.copy(server['serving_dir'] / str(server['version']) / 'saved_model.pb',
               new_dir / 'saved_model.pb')
-  _wait_for(lambda: _post(_predict_url(server, new_version),
+  wait_for(lambda: _post(_predict_url(server, new_version),
                           {'instances': REVIEWS})[0] == 200,
             f'version {new_version} to be served')
   code, out = _run_main(verify.main, ['--server', server['url'], '--model-dir',
@@ -252,7 +203,7 @@ def test_models_config_rolls_back_and_forward(server):
         if status == 200 else None
 
   try:
-    _wait_for(lambda: default_probability() == STAND_IN_PROBABILITY,
+    wait_for(lambda: default_probability() == STAND_IN_PROBABILITY,
               'the rollback to the stand-in version')
     status, _ = _post(_predict_url(server, server['version']),
                       {'instances': REVIEWS[:1]})
@@ -263,7 +214,7 @@ def test_models_config_rolls_back_and_forward(server):
     assert out.split()[:2] == ['negative', f'{STAND_IN_PROBABILITY:.4f}']
   finally:
     config_path.unlink()
-  _wait_for(lambda: default_probability() not in (None, STAND_IN_PROBABILITY),
+  wait_for(lambda: default_probability() not in (None, STAND_IN_PROBABILITY),
             'the highest version to be served again')
 
 
@@ -277,6 +228,86 @@ def test_predict_reads_a_file_and_says_when_the_server_is_down(server,
   rows = [json.loads(line) for line in out.splitlines()]
   assert [r['review'] for r in rows] == REVIEWS
   assert all(0 <= r[contract.PROBABILITY_OUTPUT_KEY] <= 1 for r in rows)
-  closed = f'http://127.0.0.1:{_free_loopback_port()}'
+  closed = f'http://127.0.0.1:{free_loopback_port()}'
   code, _ = _run_main(predict.main, ['--server', closed, REVIEWS[0]])
   assert code == 1
+
+
+def test_metadata_lists_the_real_signatures(server):
+  status, body = http('GET', f'{server["url"]}/v1/models/'
+                      f'{contract.MODEL_NAME}/metadata')
+  assert status == 200
+  assert int(body['model_spec']['version']) >= server['version']
+  signatures = body['metadata']['signature_def']['signature_def']
+  assert set(signatures) >= {
+      contract.SERVING_SIGNATURE, contract.EXAMPLES_SIGNATURE,
+      contract.TRANSFORM_SIGNATURE}
+  assert signatures[contract.SERVING_SIGNATURE]['inputs'][
+      contract.SERVING_INPUT_KEY]['dtype'] == 'DT_STRING'
+
+
+CLIENTS = 4
+MAX_REQUESTS_PER_CLIENT = 1000
+LOAD_TIME_LIMIT_S = 30
+
+
+def test_load_with_a_push_and_a_rollback_mid_run(server):
+  """4 clients on loopback, one review per request, each at most
+  MAX_REQUESTS_PER_CLIENT requests within LOAD_TIME_LIMIT_S; meanwhile a new
+  version is pushed (copied into a staging directory, renamed into place) and
+  then rolled back (models.config pins the old one). No request may fail."""
+  serving_dir = server['serving_dir']
+  old = max(int(v) for v in os.listdir(serving_dir) if v.isdigit())
+  new = old + 1
+  model_url = f'{server["url"]}/v1/models/{contract.MODEL_NAME}'
+  phase = ['before the push']
+  answered = collections.Counter()
+  failures = []
+  stop = threading.Event()
+  deadline = time.monotonic() + LOAD_TIME_LIMIT_S
+
+  def client(index):
+    for _ in range(MAX_REQUESTS_PER_CLIENT):
+      if stop.is_set() or time.monotonic() > deadline:
+        return
+      now = phase[0]
+      status, body = http('POST', model_url + ':predict',
+                          {'instances': [REVIEWS[index % 2]]})
+      if status != 200 or len(body.get('predictions', [])) != 1:
+        failures.append((now, status, body))
+      answered[now] += 1
+
+  def state(version):
+    status, body = http('GET', f'{model_url}/versions/{version}')
+    return body['model_version_status'][0]['state'] if status == 200 else None
+
+  threads = [threading.Thread(target=client, args=(i,))
+             for i in range(CLIENTS)]
+  for thread in threads:
+    thread.start()
+  try:
+    wait_for(lambda: answered[phase[0]] >= CLIENTS, 'the first answers')
+    staging = serving_dir.parent / f'.staging-{new}'
+    shutil.copytree(serving_dir / str(old), staging)
+    os.rename(staging, serving_dir / str(new))
+    phase[0] = 'pushed'
+    wait_for(lambda: state(new) == 'AVAILABLE' and state(old) == 'END',
+              f'version {new} to replace {old}', timeout_s=20)
+    wait_for(lambda: answered['pushed'] >= CLIENTS, 'answers by the push')
+    assert releases.main(['--output-dir', str(server['output_dir']),
+                          'rollback', str(old)]) == 0
+    phase[0] = 'rolled back'
+    wait_for(lambda: state(old) == 'AVAILABLE' and state(new) == 'END',
+              f'the rollback to {old}', timeout_s=20)
+    wait_for(lambda: answered['rolled back'] >= CLIENTS,
+              'answers after the rollback')
+  finally:
+    stop.set()
+    for thread in threads:
+      thread.join(timeout=60)
+    shutil.rmtree(serving_dir / str(new))  # not served: pinned to old
+    (serving_dir.parent / 'models.config').unlink(missing_ok=True)
+  assert not failures, failures[:5]
+  assert all(answered[p] >= CLIENTS for p in
+             ('before the push', 'pushed', 'rolled back')), answered
+  assert time.monotonic() < deadline, 'the load test ran out of time'

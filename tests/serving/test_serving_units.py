@@ -9,6 +9,7 @@ import pytest
 from tensorflow_serving.config import model_server_config_pb2
 
 import contract
+from serving import json_tensor as jt
 from serving import predict
 from serving import rest
 from serving import verify
@@ -77,20 +78,72 @@ def test_bad_model_config_files_are_named(tmp_path):
     serving_directory.read_version_policy(str(path))
 
 
+TEXT_SPEC = {contract.SERVING_INPUT_KEY: jt.InputSpec('string', (None,))}
+
+
 def test_rest_requests_in_row_and_columnar_format():
-  names = [contract.SERVING_INPUT_KEY]
-  assert rest.parse_inputs({'instances': ['a', 'b']}, names) == (
-      {'text': ['a', 'b']}, 'row')
-  assert rest.parse_inputs({'instances': [{'text': 'a'}]}, names) == (
-      {'text': ['a']}, 'row')
-  assert rest.parse_inputs({'inputs': {'text': ['a']}}, names) == (
-      {'text': ['a']}, 'columnar')
-  assert rest.parse_inputs({'instances': [{'b64': 'aGk='}]}, names) == (
-      {'text': [b'hi']}, 'row')
-  for bad, message in (({}, 'neither'), ({'instances': []}, 'non-empty'),
-                       ({'instances': [{'txt': 'a'}]}, 'missing')):
+  def parsed(body):
+    tensors, request_format = jt.parse_inputs(body, TEXT_SPEC)
+    return {k: (v.shape, v.values) for k, v in tensors.items()}, request_format
+
+  assert parsed({'instances': ['a', 'b']}) == (
+      {'text': ([2], ['a', 'b'])}, 'row')
+  assert parsed({'instances': [{'text': 'a'}]}) == ({'text': ([1], ['a'])},
+                                                    'row')
+  assert parsed({'inputs': {'text': ['a']}}) == ({'text': ([1], ['a'])},
+                                                 'columnar')
+  assert parsed({'inputs': ['a']}) == ({'text': ([1], ['a'])}, 'columnar')
+  assert parsed({'instances': [{'b64': 'aGk='}]}) == (
+      {'text': ([1], [b'hi'])}, 'row')
+  assert parsed({'instances': [{'b64': 'aGk'}]}) == (  # unpadded, as absl
+      {'text': ([1], [b'hi'])}, 'row')
+  for bad, message in (({}, 'Missing'), ({'instances': []}, 'No values'),
+                       ({'instances': [{'txt': 'a'}]}, 'named input: txt'),
+                       ([1, 2], 'Is not object')):
     with pytest.raises(rest.BadRequest, match=message):
-      rest.parse_inputs(bad, names)
+      jt.parse_inputs(bad, TEXT_SPEC)
+
+
+def test_values_are_checked_against_the_signature_dtype():
+  specs = {'x': jt.InputSpec('int32', (None,))}
+  assert jt.parse_inputs({'inputs': [1, -2]}, specs)[0]['x'].values == [
+      1, -2]
+  for value in (1.5, True, '1', 1 << 31, {'b64': 'AA=='}):
+    with pytest.raises(rest.BadRequest, match='is not of expected type: int32'):
+      jt.parse_inputs({'inputs': [value]}, specs)
+  specs = {'x': jt.InputSpec('float32', (None,))}
+  assert jt.parse_inputs({'inputs': [1, 2.5]}, specs)[0]['x'].values == [
+      1, 2.5]
+  with pytest.raises(rest.ServingError, match='to type: complex64') as e:
+    jt.parse_inputs({'inputs': [1]}, {'x': jt.InputSpec('complex64',
+                                                            None)})
+  assert e.value.http_status == 501
+
+
+def test_ragged_and_deep_lists_are_refused():
+  specs = {'x': jt.InputSpec('string', None)}  # any shape
+  assert jt.parse_inputs({'inputs': [['a', 'b'], ['c', 'd']]}, specs)[0][
+      'x'] == jt.Dense([2, 2], ['a', 'b', 'c', 'd'])
+  with pytest.raises(rest.BadRequest, match='unexpected size: 1'):
+    jt.parse_inputs({'inputs': [['a', 'b'], ['c']]}, specs)
+  with pytest.raises(rest.BadRequest, match='incorrect level'):
+    jt.parse_inputs({'inputs': [['a'], 'b']}, specs)
+  deep = 'a'
+  for _ in range(100):
+    deep = [deep]
+  with pytest.raises(rest.BadRequest, match='nested deeper'):
+    jt.parse_inputs({'inputs': deep}, specs)
+  with pytest.raises(rest.BadRequest, match='nested too deeply'):
+    jt.parse_body(b'[' * 100_000)
+
+
+def test_error_codes_map_to_tf_servings_http_statuses():
+  assert rest.BadRequest('x').http_status == 400
+  assert rest.ServingError('NOT_FOUND', 'x').http_status == 404
+  assert rest.ServingError('FAILED_PRECONDITION', 'x').http_status == 400
+  assert rest.ServingError('UNAVAILABLE', 'x').http_status == 503
+  assert rest.ServingError('DATA_LOSS', 'x').http_status == 500
+  assert rest.ServingError('NOT_FOUND', 'gone').body() == {'error': 'gone'}
 
 
 def test_rest_responses_are_shaped_like_tf_serving():
@@ -116,17 +169,32 @@ def test_verification_compares_numbers_with_tolerance_and_strings_exactly():
   assert any("expected 'positive', got 'negative'" in f for f in found)
   assert verify.differences(expected, [{'label': 'positive'}], 1e-5) == [
       '[0]probability: missing']
+  # An empty expectation would match anything: it is a mismatch itself.
+  assert verify.differences([{}], [{'label': 'positive'}], 1e-5) == [
+      '[0]: the expected answer is {}, which checks nothing']
 
 
 def test_bad_verification_files_are_named(tmp_path):
   path = tmp_path / 'verification.jsonl'
   with pytest.raises(verify.VerificationFileError, match='no verification'):
     verify.read_samples(str(path))
-  path.write_text(json.dumps({'request': {'instances': ['a']},
-                              'response': {'predictions': [0.5]}})
-                  + '\n{"request": {}}\n')
+  good = json.dumps({'request': {'instances': ['a']},
+                     'response': {'predictions': [0.5]}})
+  for line, message in (
+      ('{"request": {}}', 'not a {"request", "response": {"predictions"}} '
+       'object: "response" is missing'),
+      ('{"request": "a review", "response": {"predictions": []}}',
+       '"request" must be a predict request (a JSON object), not a string'),
+      ('[1, 2]', 'not a {"request", "response"} object but a list'),
+      ('{"request": ', 'not JSON')):
+    path.write_text(f'{good}\n{line}\n')
+    with pytest.raises(verify.VerificationFileError) as e:
+      verify.read_samples(str(path))
+    assert str(e.value) == f'{path}:2: {message}' or (
+        str(e.value).startswith(f'{path}:2: {message}'))
+  path.write_bytes(good.encode() + b'\n{"request": "caf\xe9"}\n')
   with pytest.raises(verify.VerificationFileError,
-                     match=f'{path}:2: not a'):
+                     match=f'{path}:2: not UTF-8 text'):
     verify.read_samples(str(path))
 
 
@@ -148,10 +216,13 @@ def test_reviews_come_from_arguments_a_file_or_stdin(tmp_path):
   assert predict.read_reviews(_args(file=str(path))) == [
       'first review', 'second review']
   assert predict.read_reviews(_args(), stdin=_Stdin('a\nb\n')) == ['a', 'b']
-  with pytest.raises(SystemExit, match='no reviews'):
+  with pytest.raises(predict.ReviewsError, match='no reviews'):
     predict.read_reviews(_args(), stdin=_Stdin('\n\n'))
-  with pytest.raises(SystemExit, match='missing.txt'):
+  with pytest.raises(predict.ReviewsError, match='missing.txt: cannot be'):
     predict.read_reviews(_args(file=str(tmp_path / 'missing.txt')))
+  path.write_bytes(b'caf\xe9\n')
+  with pytest.raises(predict.ReviewsError, match='not UTF-8'):
+    predict.read_reviews(_args(file=str(path)))
 
 
 def test_a_prediction_line_shows_label_probability_and_other_outputs():
