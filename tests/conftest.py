@@ -1,6 +1,7 @@
 """Shared fixtures."""
 
 import os
+import shutil
 
 # First: tf.keras is Keras 2 in the tests and the processes they start.
 import orchestration  # pylint: disable=unused-import
@@ -11,6 +12,7 @@ import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from helpers import pipeline_run  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contract import serving_directory  # pylint: disable=g-import-not-at-top,wrong-import-position
+from pipeline import configs as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 # Before xdist's own hook, which reads the groups into the test ids.
@@ -39,12 +41,25 @@ def pushed_run(tmp_path_factory):
 @pytest.fixture(scope='session')
 def cli_rerun(pushed_run, tmp_path_factory):
   """`pushed_run` again on the same data, through the TFX CLI (`tfx pipeline
-  create` then `tfx run create`, local engine): cached up to the model,
-  evaluated against the first run's blessed model. Returns (served versions
-  before it, its stdout). Tests of the first run read only what that run
+  create` then `tfx run create`, local engine): every component cached (the
+  Evaluator's baseline is never the candidate itself), nothing pushed.
+  Returns (served versions before it, its stdout). Tests of the first run read only what that run
   printed and wrote under its own run directory, which this one leaves
   alone."""
   before = serving_directory.available_versions(pushed_run.config.serving_dir)
   stdout = pipeline_run.rerun_through_tfx_cli(
       pushed_run, str(tmp_path_factory.mktemp('tfx_local')))
   return before, stdout
+
+
+@pytest.fixture(scope='session')
+def baseline_run(pushed_run, tmp_path_factory):
+  """A copy of `pushed_run`'s output directory, run again there with another
+  seed: a new model, evaluated against the first run's blessed one (the
+  baseline). The copy keeps `pushed_run`'s own directory as it was."""
+  root = tmp_path_factory.mktemp('baseline_run')
+  shutil.copytree(pushed_run.config.output_dir, root / 'outputs')
+  env = dict(pushed_run.env, OUTPUT_DIR=str(root / 'outputs'))
+  stdout = pipeline_run.run_runner(env, str(root), '--seed', '7')
+  return pipeline_run.PipelineRun(config_lib.from_args([], environ=env), env,
+                                  str(root), stdout)

@@ -121,20 +121,37 @@ def test_report_is_self_contained_and_its_plots_are_real_images(pushed_run):
           in page)
 
 
-def test_second_run_compares_with_the_baseline(pushed_run, cli_rerun):
+def test_a_rerun_on_unchanged_data_is_cached_and_says_why(pushed_run,
+                                                        cli_rerun):
   _, second_run = cli_rerun
   summary = second_run[second_run.index('\nRun '):]
-  assert 'latest blessed model as baseline' in summary
-  assert re.search(rf'^  {_ACCURACY} +{_SHARE} +{_SHARE}$', summary,
-                   re.MULTILINE)
-  assert re.search(r'^  Transform +cached', summary, re.MULTILINE)
+  for component in ('Transform', 'Trainer', 'Evaluator', 'Pusher'):
+    assert re.search(rf'^  {component} +cached', summary, re.MULTILINE), (
+        component)
+  # The only blessed model is the candidate itself: no baseline.
+  assert 'no blessed baseline yet' in summary
   # Its Trainer is cached: the warm start is the first run's, which had no
-  # blessed model; this run had one (the baseline).
-  assert re.search(r'^  Trainer +cached', summary, re.MULTILINE)
+  # blessed model.
   assert ('Warm start: Trainer cached; its model (trained in an earlier run) '
           'was trained from scratch: no blessed model then') in summary
   path = _report_path(summary)
   assert path != _report_path(pushed_run.stdout)
+  with open(path, encoding='utf-8') as f:
+    page = f.read()
+  assert 'Warm start: Trainer cached; its model' in page
+  with open(os.path.join(pushed_run.config.output_dir, report.REPORT_FILE),
+            'rb') as latest, open(path, 'rb') as f:
+    assert latest.read() == f.read()  # now the second run's
+
+
+def test_a_new_model_is_compared_with_the_baseline(pushed_run, baseline_run):
+  summary = baseline_run.stdout[baseline_run.stdout.index('\nRun '):]
+  assert 'latest blessed model as baseline' in summary
+  assert re.search(rf'^  {_ACCURACY} +{_SHARE} +{_SHARE}$', summary,
+                   re.MULTILINE)
+  assert re.search(r'^  Transform +cached', summary, re.MULTILINE)
+  assert re.search(r'^  Trainer +executed', summary, re.MULTILINE)
+  path = _report_path(summary)
   with open(path, encoding='utf-8') as f:
     page = f.read()
   first_version = re.search(r'\(version (\d+)\)', pushed_run.stdout).group(1)
@@ -142,11 +159,7 @@ def test_second_run_compares_with_the_baseline(pushed_run, cli_rerun):
           f'{first_version} (model artifact ') in page
   assert re.search(r'<td>probability/binary_accuracy</td>(<td>[^<]*</td>){3}'
                    r'<td>higher</td>', page)
-  assert 'Warm start: Trainer cached; its model' in page
   images = dict(_embedded_images(path))
   assert 'baseline_comparison.png' in images
   _assert_real_png(base64.b64decode(
       images['baseline_comparison.png'].split(',', 1)[1]), 'baseline')
-  with open(os.path.join(pushed_run.config.output_dir, report.REPORT_FILE),
-            'rb') as latest, open(path, 'rb') as f:
-    assert latest.read() == f.read()  # now the second run's
