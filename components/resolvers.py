@@ -149,6 +149,17 @@ def latest_spans(artifacts: Sequence[types.Artifact],
   return [newest[span] for span in sorted(newest)[-num_spans:]]
 
 
+def _blessings_by_model_id(blessings: Sequence[types.Artifact]
+                           ) -> Dict[int, types.Artifact]:
+  """The Evaluator's positive verdicts, by the id of the model they bless."""
+  return {
+      b.get_int_custom_property(
+          evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
+      for b in blessings
+      if b.get_int_custom_property(
+          evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1}
+
+
 class LatestBlessedModelFromOtherDataStrategy(resolver.ResolverStrategy):
   """The latest blessed `model` not trained on exactly `examples`.
 
@@ -164,12 +175,7 @@ class LatestBlessedModelFromOtherDataStrategy(resolver.ResolverStrategy):
       self, store: mlmd.MetadataStore,
       input_dict: Dict[str, List[types.Artifact]]
   ) -> Optional[Dict[str, List[types.Artifact]]]:
-    blessings = {
-        b.get_int_custom_property(
-            evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
-        for b in input_dict['model_blessing']
-        if b.get_int_custom_property(
-            evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1}
+    blessings = _blessings_by_model_id(input_dict['model_blessing'])
     blessed = [m for m in input_dict['model'] if m.id in blessings]
     # LocalDagRunner passes this run's examples; TFX's pre-IR launcher
     # (Airflow) every Examples artifact of the producer, hence the cut.
@@ -202,12 +208,7 @@ class LatestBlessedOtherModelStrategy(resolver.ResolverStrategy):
     # every model the Trainer made, of which this run's is the newest.
     candidates = {max(m.id for m in input_dict['candidate'])} if input_dict[
         'candidate'] else set()
-    blessings = {
-        b.get_int_custom_property(
-            evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
-        for b in input_dict['model_blessing']
-        if b.get_int_custom_property(
-            evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1}
+    blessings = _blessings_by_model_id(input_dict['model_blessing'])
     others = sorted((m for m in input_dict['model']
                      if m.id in blessings and m.id not in candidates),
                     key=lambda m: m.id)

@@ -32,6 +32,7 @@ warnings.filterwarnings('ignore', category=FutureWarning,
 import contract  # pylint: disable=g-import-not-at-top
 from serving import model_choice
 from serving import rest
+from serving import text_files
 
 _EXCERPT_CHARS = 60
 
@@ -46,15 +47,7 @@ def read_reviews(args: argparse.Namespace, stdin=None) -> List[str]:
     return list(args.reviews)
   stdin = sys.stdin if stdin is None else stdin
   if args.file and args.file != '-':
-    try:
-      with open(args.file, encoding='utf-8') as f:
-        lines = f.read().splitlines()
-    except OSError as e:
-      raise ReviewsError(f'{args.file}: cannot be read: {e.strerror or e}'
-                         ) from None
-    except UnicodeDecodeError as e:
-      raise ReviewsError(f'{args.file}: not UTF-8 text (byte {e.start})'
-                         ) from None
+    lines = text_files.read_text(args.file, ReviewsError).splitlines()
     source = args.file
   else:
     if stdin.isatty():

@@ -31,6 +31,7 @@ import contract
 from contract import serving_directory
 from serving import model_choice
 from serving import model_config
+from serving import text_files
 
 # Metrics shown per version, as release.json names them.
 _SHOWN_METRICS = ('probability/binary_accuracy', 'probability/auc',
@@ -66,19 +67,12 @@ def _check_release(path: str, release: Any) -> Dict[str, Any]:
 def read_release(version_dir: str) -> Optional[Dict[str, Any]]:
   """The version's release.json, None without one; ReleaseFileError if it
   cannot be used."""
-  path = os.path.join(version_dir, 'assets.extra', contract.RELEASE_FILE)
+  path = serving_directory.assets_extra_path(version_dir, contract.RELEASE_FILE)
   if not os.path.exists(path):
     return None
+  text = text_files.read_text(path, ReleaseFileError)
   try:
-    with open(path, 'rb') as f:
-      text = f.read().decode('utf-8')
     return _check_release(path, json.loads(text))
-  except OSError as e:
-    raise ReleaseFileError(f'{path}: cannot be read: {e.strerror or e}'
-                           ) from None
-  except UnicodeDecodeError as e:
-    raise ReleaseFileError(f'{path}: not UTF-8 text (byte {e.start})'
-                           ) from None
   except json.JSONDecodeError as e:
     raise ReleaseFileError(f'{path}: not valid JSON: {e}') from None
 

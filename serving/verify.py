@@ -30,6 +30,7 @@ warnings.filterwarnings('ignore', category=FutureWarning,
                         module=r'google\.api_core')  # TF imports it
 
 import contract  # pylint: disable=g-import-not-at-top
+from contract import serving_directory  # pylint: disable=g-import-not-at-top
 from serving import model_choice
 from serving import rest
 
@@ -143,7 +144,8 @@ class Unanswered(RuntimeError):
 
 def verify(args: argparse.Namespace) -> int:
   model_dir = model_choice.model_dir(args)
-  path = os.path.join(model_dir, 'assets.extra', contract.VERIFICATION_FILE)
+  path = serving_directory.assets_extra_path(model_dir,
+                                            contract.VERIFICATION_FILE)
   samples = read_samples(path)
   if args.server:
     version = _version_of(model_dir)
