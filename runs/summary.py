@@ -363,9 +363,9 @@ def format_summary(summary: Optional[RunSummary],
     lines.append(f'Warm start: {warm_start_text(summary)}')
   if summary.metrics:
     lines.append('Evaluation on the test split (candidate model'
-                 + (', and the latest blessed model as baseline):'
+                 + (', and the latest other blessed model as baseline):'
                     if summary.baseline_metrics else
-                    '; no blessed baseline yet):'))
+                    '; no other blessed model to compare with):'))
     # The summary's usual metrics only; the report has all of them.
     shown = [n for n in summary.metrics
              if n.rsplit('/', 1)[-1] in _SUMMARY_METRICS]

@@ -85,7 +85,7 @@ def test_summary_has_table_metrics_blessing_push_and_report(pushed_run):
   for component in _COMPONENTS:
     assert re.search(rf'^  {component} +executed +\d+\.\d s$', summary,
                      re.MULTILINE), component
-  assert 'no blessed baseline yet' in summary
+  assert 'no other blessed model to compare with' in summary
   assert re.search(rf'^  {_ACCURACY} +{_SHARE}$', summary, re.MULTILINE)
   assert 'Blessed: yes' in summary
   version = sorted(os.listdir(pushed_run.config.serving_dir))[-1]
@@ -129,7 +129,7 @@ def test_a_rerun_on_unchanged_data_is_cached_and_says_why(pushed_run,
     assert re.search(rf'^  {component} +cached', summary, re.MULTILINE), (
         component)
   # The only blessed model is the candidate itself: no baseline.
-  assert 'no blessed baseline yet' in summary
+  assert 'no other blessed model to compare with' in summary
   # Its Trainer is cached: the warm start is the first run's, which had no
   # blessed model.
   assert ('Warm start: Trainer cached; its model (trained in an earlier run) '
@@ -146,7 +146,7 @@ def test_a_rerun_on_unchanged_data_is_cached_and_says_why(pushed_run,
 
 def test_a_new_model_is_compared_with_the_baseline(pushed_run, baseline_run):
   summary = baseline_run.stdout[baseline_run.stdout.index('\nRun '):]
-  assert 'latest blessed model as baseline' in summary
+  assert 'latest other blessed model as baseline' in summary
   assert re.search(rf'^  {_ACCURACY} +{_SHARE} +{_SHARE}$', summary,
                    re.MULTILINE)
   # (Transform runs again too: the copy's module wheel has another path.)
