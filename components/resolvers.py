@@ -211,6 +211,9 @@ class LatestBlessedOtherModelStrategy(resolver.ResolverStrategy):
     others = sorted((m for m in input_dict['model']
                      if m.id in blessings and m.id not in candidates),
                     key=lambda m: m.id)
+    # Every input key is an output of the resolver too: TFX reads each one.
     if not others:
-      return {'model': [], 'model_blessing': []}
-    return {'model': [others[-1]], 'model_blessing': [blessings[others[-1].id]]}
+      return {'model': [], 'model_blessing': [],
+              'candidate': input_dict['candidate']}
+    return {'model': [others[-1]], 'model_blessing': [blessings[others[-1].id]],
+            'candidate': input_dict['candidate']}

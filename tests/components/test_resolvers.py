@@ -220,6 +220,7 @@ def test_the_baseline_is_the_latest_blessed_model_other_than_the_candidate():
   assert baseline(models[1]) == ([1], [101])
   # The only blessed model is the candidate: no baseline, as on a first run.
   only, only_blessings = _blessed_models([True])
-  assert strategy.resolve_artifacts(None, {
-      'model': only, 'model_blessing': only_blessings,
-      'candidate': [only[0]]}) == {'model': [], 'model_blessing': []}
+  resolved = strategy.resolve_artifacts(None, {
+      'model': only, 'model_blessing': only_blessings, 'candidate': [only[0]]})
+  assert resolved == {'model': [], 'model_blessing': [],
+                      'candidate': [only[0]]}
