@@ -6,7 +6,10 @@ schedule (RETRAIN_SCHEDULE, default daily at 03:00 UTC). Airflow reads this
 file from its DAGs folder (AIRFLOW__CORE__DAGS_FOLDER=<this project>/dags)
 inside the Airflow venv (make airflow-venv); settings come from the
 environment of the scheduler and its workers, as for `tfx run` (IMDB_DATA,
-OUTPUT_DIR, ...: see pipeline/configs.py). One run at a time, and a missed
+OUTPUT_DIR, ...: see pipeline/configs.py). Its ML Metadata store and
+pipeline root are its own, under <output_dir>/airflow/ (TFX's Airflow
+launcher and `make run`'s cannot share one store); the serving directory is
+shared. One run at a time, and a missed
 schedule is not caught up: each run trains on the data as it is then.
 
     make airflow-dag-test      # one run now, without a scheduler (README)
@@ -23,6 +26,7 @@ from orchestration import airflow_launcher
 from airflow import models
 
 from orchestration.beam import profiles as beam_profiles
+from tfx.orchestration import metadata
 from tfx.orchestration.airflow import airflow_dag_runner
 
 from pipeline import configs as config_lib
@@ -34,7 +38,8 @@ from pipeline import pipeline as imdb_pipeline
 
 def create_dag(environ: Mapping[str, str]) -> models.DAG:
   """The pipeline as a DAG, configured by `environ` as `make run` would be."""
-  config = config_lib.from_args([], environ)
+  config = airflow_launcher.separate_from_local_runs(
+      config_lib.from_args([], environ))
   # Without IMDB_DATA this downloads the official archive while Airflow
   # parses the file (once; it is cached): scheduled setups should set it.
   location = data.resolve(config.data.path, config.data.cache_dir)
@@ -43,6 +48,10 @@ def create_dag(environ: Mapping[str, str]) -> models.DAG:
   pipeline = imdb_pipeline.create_pipeline(config, location,
                                            beam_profiles.pipeline_args(config),
                                            orchestrators.AIRFLOW)
+  # Not `make run`'s store: see airflow_launcher.separate_from_local_runs.
+  pipeline.metadata_connection_config = (
+      metadata.sqlite_metadata_connection_config(
+          airflow_launcher.metadata_path(config)))
   airflow_launcher.resolve_proto_placeholders(pipeline)
   return airflow_dag_runner.AirflowDagRunner(
       airflow_dag_runner.AirflowPipelineConfig(

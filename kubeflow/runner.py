@@ -8,7 +8,9 @@ writes `outputs/kubeflow/imdb_sentiment_pipeline.yaml`: a KFP v2 PipelineSpec
 the `create_pipeline` the local runner uses, for Kubeflow: what differs on the
 cluster (pipeline/orchestrators.py) is printed to stderr. Compiling packages the
 module files into wheels under the pipeline root, so the pipeline root must be
-writable from here (object storage credentials, or a local path for a dry run).
+writable from here (object storage credentials). Local locations (output
+directory, artifact root, data) are refused, as no cluster could read them,
+unless --kubeflow-dry-run asks for a spec to read only.
 """
 
 import dataclasses
@@ -22,10 +24,10 @@ from orchestration import object_storage
 from orchestration.beam import profiles as beam_profiles
 
 # pylint: disable=g-import-not-at-top
+import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.orchestration.data_types import RuntimeParameter
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
-from kfp.pipeline_spec import pipeline_spec_pb2
 import yaml
 from google.protobuf import json_format
 
@@ -52,8 +54,66 @@ ENTRYPOINT_WRAPPER = 'kubeflow.container_entrypoint'
 S3_SECRET_KEYS = {'accesskey': 'AWS_ACCESS_KEY_ID',
                   'secretkey': 'AWS_SECRET_ACCESS_KEY'}
 
-ResourceSpec = (pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec
-                .ResourceSpec)
+# What names an image's registry: its first path part, if it is a host.
+LOCAL_REGISTRY = 'localhost'
+
+BYTES_PER_GIB = 2**30
+
+
+class ClusterLocationError(ValueError):
+  """The spec would name locations that only this machine has."""
+
+
+def local_locations(config: config_lib.PipelineConfig) -> List[str]:
+  """Each location the compiled spec would name that no cluster can read,
+  with the setting that moves it."""
+  found = []
+  if not data.is_uri(config.pipeline_root):
+    found.append(
+        f'pipeline root and module wheels {config.pipeline_root}: pass '
+        '--artifact-root or --output-dir gs://BUCKET/imdb (ARTIFACT_ROOT, '
+        'OUTPUT_DIR)')
+  if not data.is_uri(config.serving_dir):
+    found.append(
+        f'Pusher destination and InferenceService storageUri '
+        f'{config.serving_dir}: pass --output-dir gs://BUCKET/imdb '
+        '(OUTPUT_DIR)')
+  if config.data.path and not data.is_uri(config.data.path):
+    found.append(f'data {config.data.path}: pass --data '
+                 'gs://BUCKET/aclImdb_v1.tar.gz (IMDB_DATA)')
+  return found
+
+
+def check_cluster_locations(config: config_lib.PipelineConfig) -> None:
+  """Refuses a spec with local locations, unless it is a dry run."""
+  found = local_locations(config)
+  if found and not config.kubeflow.dry_run:
+    raise ClusterLocationError(
+        'a spec for Kubeflow cannot name local locations; the cluster would '
+        'not find:\n  ' + '\n  '.join(found) + '\nFor a spec to read '
+        'only, compile with --kubeflow-dry-run (KFP_DRY_RUN=1).')
+
+
+def names_a_registry(image: str) -> bool:
+  """Whether the image reference starts with a registry host (a name with
+  a dot or a port, or localhost), as Docker and containerd read it."""
+  first, slash, _ = image.partition('/')
+  return bool(slash) and ('.' in first or ':' in first
+                          or first == LOCAL_REGISTRY)
+
+
+def storage_error_message(error: Exception,
+                          config: config_lib.PipelineConfig) -> str:
+  """A failed write under the pipeline root, without TensorFlow's
+  traceback: where, and what to check."""
+  detail = (getattr(error, 'message', None) or str(error)).strip()
+  detail = detail.splitlines()[0] if detail else type(error).__name__
+  return (f'cannot write the module wheels under the pipeline root '
+          f'{config.pipeline_root} ({type(error).__name__}: {detail}). '
+          'Check that the bucket exists and that this machine can write to '
+          'it: Google Cloud credentials (gcloud auth application-default '
+          'login) for gs://, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and '
+          'S3_ENDPOINT for s3://.')
 
 
 def default_train_args(num_steps: Optional[int] = None) -> str:
@@ -101,17 +161,17 @@ def build_pipeline(config: config_lib.PipelineConfig
   # compiler writes as JSON, not TFX's make_proto placeholder, which it
   # refuses.
   airflow_launcher.resolve_proto_placeholders(pipeline)
-  for component in pipeline.components:
-    if component.id in config.kubeflow.component_resources:
-      cpu, memory_gib = config.kubeflow.component_resources[component.id]
-      component.with_platform_config(
-          ResourceSpec(cpu_limit=cpu, memory_limit=memory_gib))
+  # The CPU and memory limits are written into the compiled spec
+  # (set_resources): TFX's compiler drops a FileBasedExampleGen's
+  # platform_config (ImdbExampleGen's), and writes only the deprecated fields.
   return pipeline, [location.input_base, train_args, eval_config]
 
 
 def compile_pipeline(config: config_lib.PipelineConfig,
                      output_dir: str) -> str:
-  """Writes the PipelineSpec YAML; returns its path."""
+  """Writes the PipelineSpec YAML; returns its path. Raises
+  ClusterLocationError for local locations (unless a dry run)."""
+  check_cluster_locations(config)
   runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
       config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
           default_image=config.kubeflow.image,
@@ -128,6 +188,7 @@ def compile_pipeline(config: config_lib.PipelineConfig,
     root_parameters[parameter.name]['defaultValue'] = parameter.default
   spec['defaultPipelineRoot'] = config.pipeline_root
   mark_optional_inputs(spec, pipeline)
+  set_resources(spec, config.kubeflow.component_resources)
   executors = spec['deploymentSpec']['executors']
   for executor in executors.values():
     if 'container' in executor:
@@ -166,6 +227,31 @@ def mark_optional_inputs(spec: Dict[str, Any],
       if key in definitions and (channel.is_optional
                                  or (parameter and parameter.optional)):
         definitions[key]['isOptional'] = True
+
+
+def set_resources(spec: Dict[str, Any],
+                  limits: Dict[str, Tuple[float, float]]) -> None:
+  """Sets each listed component's CPU and memory limits (vCPUs, GiB) on its
+  container: KFP's current string fields, which the KFP backend reads first
+  (`resourceCpuLimit`, `resourceMemoryLimit`, as Kubernetes quantities), and
+  the deprecated numbers for older backends (`memoryLimit` is in GB)."""
+  tasks = spec['root']['dag']['tasks']
+  executors = spec['deploymentSpec']['executors']
+  for component_id, (cpu, memory_gib) in sorted(limits.items()):
+    if component_id not in tasks:
+      raise ValueError(f'--resources {component_id}=...: no such component '
+                       f'(components: {", ".join(sorted(tasks))})')
+    reference = tasks[component_id]['componentRef']['name']
+    label = spec['components'][reference]['executorLabel']
+    container = executors[label].get('container')
+    if container is None:
+      continue
+    container['resources'] = {
+        'cpuLimit': cpu,
+        'memoryLimit': round(memory_gib * BYTES_PER_GIB / 1e9, 6),
+        'resourceCpuLimit': f'{cpu:g}',
+        'resourceMemoryLimit': f'{memory_gib:g}Gi',
+    }
 
 
 def _configure_container(container: Dict[str, Any],
@@ -214,10 +300,18 @@ def main(argv=None) -> int:
   # through the components' own.
   object_storage.apply_environment(config, keep_existing=True)
   orchestrators.print_notice(orchestrators.KUBEFLOW)
+  if not names_a_registry(config.kubeflow.image):
+    print(f'WARNING: the image {config.kubeflow.image!r} names no registry: '
+          'a cluster pulls it from Docker Hub, where it is not. Push it and '
+          'pass --image REGISTRY/imdb-sentiment-tfx:TAG (KFP_IMAGE).',
+          file=sys.stderr)
   try:
     path = compile_pipeline(config, output_dir)
-  except data.DataSourceError as e:
+  except (data.DataSourceError, ClusterLocationError) as e:
     print(f'error: {e}', file=sys.stderr)
+    return 2
+  except (tf.errors.OpError, OSError) as e:
+    print(f'error: {storage_error_message(e, config)}', file=sys.stderr)
     return 2
   manifests = []
   for name, text in serving.render(config).items():

@@ -7,7 +7,9 @@ input keys, two components' outputs of one type and key in a run, and proto
 parameters.
 """
 
+import dataclasses
 import datetime
+import os
 from typing import Any, Dict
 
 from tfx.dsl.placeholder import proto_placeholder
@@ -18,6 +20,30 @@ from pipeline.configs import PipelineConfig
 # Any past date: the schedule's first interval. With catchup off, the
 # scheduler runs only the latest interval, never the ones since this date.
 START_DATE = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def separate_from_local_runs(config: PipelineConfig) -> PipelineConfig:
+  """The configuration with Airflow's own pipeline root, under
+  `<output_dir>/airflow/` (or `<artifact_root>/airflow/`).
+
+  TFX's pre-IR launcher and LocalDagRunner register a component's execution
+  type differently (the former with a `state` property the latter does not
+  declare), so they cannot share one ML Metadata store: the DAG has its own,
+  `metadata_path`. Its artifacts then need their own root as well: both
+  launchers name an output directory by its execution id, which two stores
+  hand out independently (a local and an Airflow run would overwrite each
+  other's outputs). The serving directory is shared: Airflow pushes to the
+  release history that `make run` and `make serve` use.
+  """
+  root = config.storage.artifact_root or config.output_dir
+  return dataclasses.replace(config, storage=dataclasses.replace(
+      config.storage, artifact_root=os.path.join(root, 'airflow',
+                                                 'pipeline_root')))
+
+
+def metadata_path(config: PipelineConfig) -> str:
+  """The Airflow DAG's ML Metadata store (SQLite), apart from `make run`'s."""
+  return os.path.join(config.output_dir, 'airflow', 'metadata.sqlite')
 
 
 def dag_settings(config: PipelineConfig) -> Dict[str, Any]:

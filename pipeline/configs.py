@@ -210,6 +210,11 @@ class KubeflowSettings:
       flag='--resources', parse=_resource_limit, repeated=True,
       metavar='COMPONENT=CPUS,GIB',
       finish=lambda limits: {**_DEFAULT_RESOURCES, **dict(limits)})
+  dry_run: bool = setting(
+      False, 'Compile even with local locations (output directory, artifact '
+      'root, data): a spec to read, which no cluster can run. Without it, '
+      'make kubeflow refuses them.', env='KFP_DRY_RUN',
+      flag='--kubeflow-dry-run')
   # Where kubeflow/Dockerfile puts this project inside the image: files read
   # at run time (the curated schema) are addressed there.
   source_root_in_image: str = '/app'

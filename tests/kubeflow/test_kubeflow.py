@@ -34,10 +34,12 @@ MINIO = 'http://minio-service.kubeflow:9000'
 
 @pytest.fixture(scope='module')
 def compiled(tmp_path_factory):
-  """Compiles with a local pipeline root (wheels are written there)."""
+  """Compiles with a local pipeline root (wheels are written there): a dry
+  run."""
   out = tmp_path_factory.mktemp('kfp')
   config = runner.cluster_config(
       ['--output-dir', str(out / 'root'), '--data', DATA, '--image', IMAGE,
+       '--kubeflow-dry-run',
        '--beam-arg=--runner=FlinkRunner', '--beam-arg=--flink_master=f:8081'])
   path = runner.compile_pipeline(config, str(out))
   [spec] = _documents(path)
@@ -52,6 +54,7 @@ def compiled_for_minio(tmp_path_factory):
   config = runner.cluster_config(
       ['--output-dir', 's3://mlpipeline/imdb', '--data', 's3://data/imdb',
        '--artifact-root', str(out / 'root'), '--image', IMAGE,
+       '--kubeflow-dry-run',
        '--s3-endpoint', MINIO, '--s3-region', 'us-east-1',
        '--s3-credentials-secret', 'mlpipeline-minio-artifact'])
   path = runner.compile_pipeline(config, str(out))
@@ -64,8 +67,11 @@ def _documents(path):
   PipelineSpec, then the PlatformSpec if there is one."""
   with open(path) as f:
     documents = list(yaml.safe_load_all(f))
+  # This kfp-pipeline-spec predates the resource string fields
+  # (resourceCpuLimit, ...): they are checked on the YAML itself.
   parsed = [json_format.ParseDict(documents[0],
-                                  pipeline_spec_pb2.PipelineSpec())]
+                                  pipeline_spec_pb2.PipelineSpec(),
+                                  ignore_unknown_fields=True)]
   parsed += [json_format.ParseDict(d, pipeline_spec_pb2.PlatformSpec())
              for d in documents[1:]]
   return parsed
@@ -240,15 +246,41 @@ def test_minio_settings_and_credentials_reach_every_container(
   assert config.serving_dir == 's3://mlpipeline/imdb/serving/imdb_sentiment'
 
 
-def test_beam_args_and_resources_come_from_the_configuration(compiled):
+def test_beam_args_come_from_the_configuration(compiled):
   config, _, spec = compiled
   executors = json_format.MessageToDict(spec.deployment_spec)['executors']
   transform = executors['Transform_executor']['container']
   assert '--runner=FlinkRunner' in ' '.join(transform['args'])
   assert '--flink_master=f:8081' in ' '.join(transform['args'])
   assert '--runner=DirectRunner' not in ' '.join(transform['args'])
-  cpu, memory = config.kubeflow.component_resources['Transform']
-  assert transform['resources'] == {'cpuLimit': cpu, 'memoryLimit': memory}
+
+
+def _yaml_containers(path):
+  with open(path) as f:
+    spec = next(yaml.safe_load_all(f))
+  return {name: e['container'] for name, e in
+          spec['deploymentSpec']['executors'].items() if 'container' in e}
+
+
+def test_every_configured_component_gets_its_limits(compiled):
+  config, path, _ = compiled
+  containers = _yaml_containers(path)
+  limits = config.kubeflow.component_resources
+  assert limits['ImdbExampleGen'] == (1, 4)
+  for component, (cpu, gib) in limits.items():
+    # ImdbExampleGen included: TFX's compiler drops its platform_config.
+    resources = containers[f'{component}_executor']['resources']
+    assert resources == {
+        'cpuLimit': cpu, 'memoryLimit': pytest.approx(gib * 2**30 / 1e9),
+        'resourceCpuLimit': f'{cpu:g}',
+        'resourceMemoryLimit': f'{gib:g}Gi'}, component
+  assert 'resources' not in containers['Pusher_executor']
+
+
+def test_resources_of_an_unknown_component_are_refused():
+  spec = {'root': {'dag': {'tasks': {}}}, 'deploymentSpec': {'executors': {}}}
+  with pytest.raises(ValueError, match='ImdbExmpleGen'):
+    runner.set_resources(spec, {'ImdbExmpleGen': (1, 4)})
 
 
 def test_runtime_parameters_are_exposed_with_defaults(compiled):
@@ -295,9 +327,66 @@ def test_module_wheels_are_packaged_under_the_pipeline_root(compiled):
 
 
 def test_compiling_without_data_is_a_clear_error(tmp_path, capsys):
-  code = runner.main(['--output-dir', str(tmp_path)])
+  code = runner.main(['--output-dir', str(tmp_path), '--kubeflow-dry-run'])
   assert code == 2
   assert 'Kubeflow runs need --data' in capsys.readouterr().err
+
+
+def test_local_locations_are_refused_without_a_dry_run(tmp_path, capsys,
+                                                       monkeypatch):
+  monkeypatch.setenv('KFP_PIPELINE_DIR', str(tmp_path / 'kfp'))
+  monkeypatch.delenv('KFP_DRY_RUN', raising=False)
+  code = runner.main(['--output-dir', str(tmp_path / 'out'),
+                      '--data', str(tmp_path / 'aclImdb_v1.tar.gz'),
+                      '--image', IMAGE])
+  assert code == 2
+  err = capsys.readouterr().err
+  config = runner.cluster_config(['--output-dir', str(tmp_path / 'out')])
+  for location, setting in (
+      (config.pipeline_root, '--artifact-root'),
+      (config.serving_dir, '--output-dir'),
+      (str(tmp_path / 'aclImdb_v1.tar.gz'), '--data')):
+    assert location in err and setting in err
+  assert 'InferenceService storageUri' in err
+  assert '--kubeflow-dry-run' in err
+  # Refused before anything was written (no wheels, no spec).
+  assert not (tmp_path / 'out').exists()
+  assert not (tmp_path / 'kfp').exists()
+
+
+def test_an_image_without_a_registry_is_warned_about(tmp_path, capsys,
+                                                     monkeypatch):
+  monkeypatch.setenv('KFP_PIPELINE_DIR', str(tmp_path / 'kfp'))
+  assert runner.main(['--output-dir', str(tmp_path / 'root'), '--data', DATA,
+                      '--image', 'imdb-sentiment-tfx:latest',
+                      '--kubeflow-dry-run']) == 0
+  assert "WARNING: the image 'imdb-sentiment-tfx:latest' names no " \
+      'registry' in capsys.readouterr().err
+  assert runner.names_a_registry(IMAGE)
+  assert runner.names_a_registry('localhost/imdb:1')
+  assert runner.names_a_registry('127.0.0.1:5000/imdb:1')
+  assert not runner.names_a_registry('team/imdb:1')  # Docker Hub's
+
+
+def test_unwritable_object_storage_is_a_clear_error(capsys, monkeypatch):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+  def fail(config, output_dir):
+    del output_dir
+    # As tf.io.gfile fails on a bucket it cannot reach or write.
+    raise tf.errors.PermissionDeniedError(
+        None, None, 'Error executing an HTTP request: HTTP response code 403'
+        '\n\twhen initiating an upload to ' + config.pipeline_root)
+  monkeypatch.setattr(runner, 'compile_pipeline', fail)
+  code = runner.main(['--output-dir', 'gs://no-such-bucket-x/imdb',
+                      '--data', DATA, '--image', IMAGE])
+  assert code == 2
+  err = capsys.readouterr().err
+  assert ('error: cannot write the module wheels under the pipeline root '
+          'gs://no-such-bucket-x/imdb/pipeline_root/imdb-sentiment '
+          '(PermissionDeniedError: Error executing an HTTP request: HTTP '
+          'response code 403)') in err
+  assert 'Traceback' not in err
 
 
 # --- The client commands against a recording KFP API server.
@@ -368,6 +457,76 @@ def test_schedule_creates_a_cron_recurring_run(package, capsys):
   assert _last_json(capsys.readouterr().out)['recurring_run_id'] == 'rr-1'
 
 
+def _recording_headers(server):
+  """The fake server, also recording each request's headers."""
+  seen = []
+  handler = server._server.RequestHandlerClass  # pylint: disable=protected-access
+
+  class Recording(handler):
+
+    def parse_request(self):
+      parsed = super().parse_request()
+      if parsed:
+        # Header names are case-insensitive (the SDK sends `authorization`).
+        seen.append((self.command, self.path,
+                     {k.lower(): v for k, v in self.headers.items()}))
+      return parsed
+
+  server._server.RequestHandlerClass = Recording  # pylint: disable=protected-access
+  return seen
+
+
+def test_namespace_and_credentials_reach_every_request(package, tmp_path,
+                                                      monkeypatch):
+  token_file = tmp_path / 'token'
+  token_file.write_text('file-token\n')
+  monkeypatch.setenv('KFP_TOKEN', 'env-token')  # the file wins
+  monkeypatch.setenv('KFP_SESSION_COOKIE', 'dex-session')
+  with fake_kfp.FakeKfp() as server:
+    headers = _recording_headers(server)
+    assert client.main(['schedule', '--host', server.host, '--package',
+                        package, '--cron', '0 0 3 * * *',
+                        '--namespace', 'team-a',
+                        '--token-file', str(token_file)]) == 0
+  [experiment] = server.posts('/apis/v2beta1/experiments')
+  assert json.loads(experiment)['namespace'] == 'team-a'
+  assert headers
+  for method, path, sent in headers:
+    assert sent.get('authorization') == 'Bearer file-token', (method, path)
+    assert 'authservice_session=dex-session' in sent.get('cookie', ''), path
+
+
+def test_run_in_a_namespace_with_a_token_from_the_environment(package,
+                                                             monkeypatch):
+  monkeypatch.setenv('KFP_TOKEN', 'env-token')
+  monkeypatch.delenv('KFP_SESSION_COOKIE', raising=False)
+  monkeypatch.setenv('KFP_NAMESPACE', 'team-b')
+  with fake_kfp.FakeKfp() as server:
+    headers = _recording_headers(server)
+    assert client.main(['run', '--host', server.host,
+                        '--package', package]) == 0
+  [experiment] = server.posts('/apis/v2beta1/experiments')
+  assert json.loads(experiment)['namespace'] == 'team-b'
+  lookups = [path for method, path, _ in headers
+             if method == 'GET' and path.startswith('/apis/v2beta1/experiments')]
+  assert lookups and all('namespace=team-b' in p for p in lookups), lookups
+  assert {sent.get('authorization') for _, _, sent in headers} == {
+      'Bearer env-token'}
+  assert all('cookie' not in sent for _, _, sent in headers)
+
+
+def test_without_credentials_no_auth_header_is_sent(package, monkeypatch):
+  for name in ('KFP_TOKEN', 'KFP_SESSION_COOKIE', 'KFP_NAMESPACE',
+               'KFP_TOKEN_FILE'):
+    monkeypatch.delenv(name, raising=False)
+  with fake_kfp.FakeKfp() as server:
+    headers = _recording_headers(server)
+    assert client.main(['upload', '--host', server.host,
+                        '--package', package]) == 0
+  assert headers and all('authorization' not in sent
+                         for _, _, sent in headers)
+
+
 def test_unreachable_host_fails_at_once_and_clearly(package, capsys):
   with socket.socket() as s:  # a port nobody listens on
     s.bind(('127.0.0.1', 0))
@@ -420,7 +579,8 @@ def test_serving_manifests_match_the_configuration():
 def test_main_writes_spec_and_manifests(tmp_path, monkeypatch, capsys):
   monkeypatch.setenv('KFP_PIPELINE_DIR', str(tmp_path / 'kfp'))
   assert runner.main(['--output-dir', str(tmp_path / 'root'),
-                      '--data', DATA, '--image', IMAGE]) == 0
+                      '--data', DATA, '--image', IMAGE,
+                      '--kubeflow-dry-run']) == 0
   out, err = capsys.readouterr()
   result = json.loads(out.strip().splitlines()[-1])
   # What the cluster runs otherwise than `make run`, and why.

@@ -59,6 +59,20 @@ def test_dag_settings_follow_the_configuration():
   assert settings['max_active_runs'] == 1
 
 
+def test_airflow_keeps_its_own_metadata_and_artifacts_apart_from_local_runs():
+  config = config_lib.from_args(['--output-dir', '/out'], environ={})
+  airflow = airflow_launcher.separate_from_local_runs(config)
+  assert airflow_launcher.metadata_path(airflow) == (
+      '/out/airflow/metadata.sqlite') != config.metadata_path
+  assert airflow.pipeline_root == (
+      f'/out/airflow/pipeline_root/{config.pipeline_name}')
+  assert airflow.serving_dir == config.serving_dir
+  on_s3 = airflow_launcher.separate_from_local_runs(config_lib.from_args(
+      ['--output-dir', '/out', '--artifact-root', 's3://b/imdb'], environ={}))
+  assert on_s3.pipeline_root == (
+      f's3://b/imdb/airflow/pipeline_root/{config.pipeline_name}')
+
+
 def _register_evaluator_with_one_model_twice(store: metadata.Metadata):
   """Registers and publishes an execution whose `model` and `baseline_model`
   are one artifact, as TFX's Airflow launcher does when the Trainer was a
@@ -173,10 +187,18 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
              OUTPUT_DIR=str(tmp_path / 'outputs'), RETRAIN_SCHEDULE=SCHEDULE)
   env.pop('VERBOSE', None)
 
+  config = config_lib.from_args([], environ=env)
+  # `make run` first, on the same output directory (its front, up to the
+  # validation gate: the component where the two launchers' ML Metadata
+  # registrations clashed when they shared one store).
+  from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
+  tfx.orchestration.LocalDagRunner().run(_front_of_the_pipeline(
+      config, data.resolve(config.data.path), orchestrators.LOCAL))
+  assert os.path.exists(config.metadata_path)
+
   _airflow(env, 'db', 'migrate')
   _airflow(env, 'dags', 'test', DAG_ID, LOGICAL_DATE.isoformat())
 
-  config = config_lib.from_args([], environ=env)
   # The whole pipeline ran, the drift check too (no earlier span: passed).
   with contextlib.closing(sqlite3.connect(airflow_home / 'airflow.db')) as db:
     states = dict(db.execute(
@@ -214,12 +236,12 @@ def test_proto_parameters_reach_airflow_tasks_as_protos(tmp_path):
       imdb_pipeline.make_drift_checks(config))
 
 
-def _front_of_the_pipeline(config, location):
-  """The Airflow pipeline up to the validation gate."""
+def _front_of_the_pipeline(config, location,
+                           orchestrator=orchestrators.AIRFLOW):
+  """The pipeline up to the validation gate."""
   from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
   full = imdb_pipeline.create_pipeline(
-      config, location, beam_profiles.pipeline_args(config),
-      orchestrators.AIRFLOW)
+      config, location, beam_profiles.pipeline_args(config), orchestrator)
   components = [c for c in full.components if c.id in (
       'ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen',
       'ExampleValidator', 'previous_span_resolver', 'DistributionValidator',
