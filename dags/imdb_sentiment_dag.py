@@ -13,6 +13,10 @@ shared. One run at a time, and a missed
 schedule is not caught up: each run trains on the data as it is then.
 
     make airflow-dag-test      # one run now, without a scheduler (README)
+
+Each task is retried (AIRFLOW_TASK_RETRIES, default once, after 5 minutes)
+and failed after AIRFLOW_TASK_TIMEOUT minutes; a failure logs the task and
+where its log is, and the last task, `run_summary`, prints what the run did.
 """
 
 import os
@@ -24,6 +28,8 @@ from orchestration import airflow_launcher
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from airflow import models
+from airflow.configuration import conf
+from airflow.operators import python as python_operator
 
 from orchestration.beam import profiles as beam_profiles
 from tfx.orchestration import metadata
@@ -53,12 +59,34 @@ def create_dag(environ: Mapping[str, str]) -> models.DAG:
       metadata.sqlite_metadata_connection_config(
           airflow_launcher.metadata_path(config)))
   airflow_launcher.resolve_proto_placeholders(pipeline)
-  return airflow_dag_runner.AirflowDagRunner(
-      airflow_dag_runner.AirflowPipelineConfig(
-          airflow_dag_config=airflow_launcher.dag_settings(config))
+  settings = airflow_launcher.dag_settings(config)
+  settings['default_args'] = airflow_launcher.task_defaults(
+      config, conf.get('logging', 'base_log_folder'))
+  settings['doc_md'] = __doc__
+  dag = airflow_dag_runner.AirflowDagRunner(
+      airflow_dag_runner.AirflowPipelineConfig(airflow_dag_config=settings)
   ).run(pipeline)
+  last = [task for task in dag.tasks if not task.downstream_list]
+  summary = python_operator.PythonOperator(
+      task_id='run_summary', python_callable=_print_summary,
+      op_kwargs={'serving_dir': config.serving_dir}, retries=0, dag=dag)
+  summary.set_upstream(last)
+  return dag
 
 
+def _print_summary(serving_dir: str, dag_run=None, **unused_context) -> None:
+  """The run_summary task: each component task's state and seconds, and
+  the serving directory's newest version."""
+  tasks = [(ti.task_id, ti.state, ti.duration)
+           for ti in sorted(dag_run.get_task_instances(),
+                            key=lambda ti: ti.start_date or START)
+           if ti.task_id != 'run_summary']
+  print(airflow_launcher.format_run_summary(dag_run.run_id, tasks,
+                                            serving_dir), flush=True)
+
+
+START = airflow_launcher.START_DATE
+airflow_launcher.log_task_lines_once()
 airflow_launcher.record_each_input_artifact_once()
 airflow_launcher.name_outputs_per_component()
 DAG = create_dag(os.environ)

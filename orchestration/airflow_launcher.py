@@ -9,13 +9,18 @@ parameters.
 
 import dataclasses
 import datetime
+import logging
 import os
-from typing import Any, Dict
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
 
 from tfx.dsl.placeholder import proto_placeholder
 from tfx.orchestration import metadata
 
 from pipeline.configs import PipelineConfig
+
+_LOG = logging.getLogger(__name__)
+# The logger of Airflow's task instances (TaskInstance.log).
+TASK_LOGGER = 'airflow.task'
 
 # Any past date: the schedule's first interval. With catchup off, the
 # scheduler runs only the latest interval, never the ones since this date.
@@ -58,7 +63,79 @@ def dag_settings(config: PipelineConfig) -> Dict[str, Any]:
       'max_active_runs': 1,
       'description': 'Retrains, evaluates and pushes the IMDB sentiment model.',
       'tags': ['tfx'],
+      'default_args': task_defaults(config),
   }
+
+
+def task_defaults(config: PipelineConfig,
+                  log_folder: Optional[str] = None) -> Dict[str, Any]:
+  """Every task's retries, retry delay and timeout, and the callback that
+  says which task failed and where its log is."""
+  settings = config.airflow
+  return {
+      'owner': 'ml',
+      'retries': settings.task_retries,
+      'retry_delay': datetime.timedelta(
+          minutes=settings.task_retry_delay_minutes),
+      'execution_timeout': datetime.timedelta(
+          minutes=settings.task_timeout_minutes),
+      'on_failure_callback': failure_reporter(log_folder),
+  }
+
+
+def task_log_path(log_folder: str, ti) -> str:
+  """Where Airflow's default log_filename_template puts a try's log."""
+  return os.path.join(log_folder, f'dag_id={ti.dag_id}', f'run_id={ti.run_id}',
+                      f'task_id={ti.task_id}', f'attempt={ti.try_number}.log')
+
+
+def failure_reporter(log_folder: Optional[str]
+                     ) -> Callable[[Mapping[str, Any]], None]:
+  """An on_failure_callback: logs the failed task, its run, the error and
+  where its log is (the file under `log_folder`, default
+  $AIRFLOW_HOME/logs, and the web UI's page)."""
+  def report(context: Mapping[str, Any]) -> None:
+    ti = context['task_instance']
+    folder = log_folder or os.path.join(
+        os.environ.get('AIRFLOW_HOME', os.path.expanduser('~/airflow')),
+        'logs')
+    _LOG.error('Task %s of DAG run %s failed (try %s): %s. Its log: %s (web '
+               'UI: %s)', ti.task_id, ti.run_id, ti.try_number,
+               context.get('exception') or 'no exception recorded',
+               task_log_path(folder, ti), getattr(ti, 'log_url', '-'))
+  return report
+
+
+def format_run_summary(run_id: str,
+                       tasks: Iterable[Tuple[str, str, Optional[float]]],
+                       serving_dir: str) -> str:
+  """What a DAG run did, as `make run` prints it: each task's state and
+  seconds, and the newest version in the serving directory. (runs.summary
+  reads LocalDagRunner's ML Metadata layout, not the pre-IR launcher's.)"""
+  lines = [f'Run {run_id}:']
+  lines += [f'  {task:<32} {state or "?":<9} {seconds or 0:7.1f} s'
+            for task, state, seconds in tasks]
+  versions = sorted(
+      (int(name) for name in (os.listdir(serving_dir)
+                              if os.path.isdir(serving_dir) else [])
+       if name.isdigit()), reverse=True)
+  lines.append(f'Serving directory {serving_dir}: ' + (
+      f'newest version {versions[0]} ({len(versions)} in all)' if versions
+      else 'no version pushed yet'))
+  return '\n'.join(lines)
+
+
+def log_task_lines_once() -> None:
+  """Lets each task-instance log line reach the console once.
+
+  `airflow dags test` adds a stdout handler to the `airflow.task` logger,
+  which Airflow's logging config leaves propagating to the root logger and
+  its console handler until a task log file is set up (set_context, which
+  `airflow tasks run` calls and which then turns propagation off itself):
+  every task line was printed twice. Off here, as it is under the
+  scheduler.
+  """
+  logging.getLogger(TASK_LOGGER).propagate = False
 
 
 def record_each_input_artifact_once() -> None:

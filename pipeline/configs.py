@@ -225,6 +225,16 @@ class AirflowSettings:
   schedule: str = setting(
       '0 3 * * *', 'Cron schedule of scheduled retraining (the Airflow '
       "DAG's); the local runner runs once.", env='RETRAIN_SCHEDULE')
+  task_retries: int = setting(
+      1, 'Retries of a failed Airflow task (a passing fault: storage, a '
+      'lost worker), after --task-retry-delay.', env='AIRFLOW_TASK_RETRIES')
+  task_retry_delay_minutes: float = setting(
+      5, 'Minutes before an Airflow task is retried.',
+      flag='--task-retry-delay', metavar='MINUTES')
+  task_timeout_minutes: float = setting(
+      180, 'An Airflow task running longer than this is failed (its '
+      'execution_timeout).', env='AIRFLOW_TASK_TIMEOUT',
+      flag='--task-timeout', metavar='MINUTES')
 
 
 @dataclasses.dataclass

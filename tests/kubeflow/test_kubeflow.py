@@ -460,7 +460,8 @@ def test_schedule_creates_a_cron_recurring_run(package, capsys):
 def _recording_headers(server):
   """The fake server, also recording each request's headers."""
   seen = []
-  handler = server._server.RequestHandlerClass  # pylint: disable=protected-access
+  # pylint: disable=protected-access
+  handler = server._server.RequestHandlerClass
 
   class Recording(handler):
 
@@ -472,7 +473,8 @@ def _recording_headers(server):
                      {k.lower(): v for k, v in self.headers.items()}))
       return parsed
 
-  server._server.RequestHandlerClass = Recording  # pylint: disable=protected-access
+  server._server.RequestHandlerClass = Recording
+  # pylint: enable=protected-access
   return seen
 
 
@@ -507,8 +509,8 @@ def test_run_in_a_namespace_with_a_token_from_the_environment(package,
                         '--package', package]) == 0
   [experiment] = server.posts('/apis/v2beta1/experiments')
   assert json.loads(experiment)['namespace'] == 'team-b'
-  lookups = [path for method, path, _ in headers
-             if method == 'GET' and path.startswith('/apis/v2beta1/experiments')]
+  lookups = [path for method, path, _ in headers if method == 'GET'
+             and path.startswith('/apis/v2beta1/experiments')]
   assert lookups and all('namespace=team-b' in p for p in lookups), lookups
   assert {sent.get('authorization') for _, _, sent in headers} == {
       'Bearer env-token'}

@@ -57,6 +57,80 @@ def test_dag_settings_follow_the_configuration():
   assert settings['schedule'] == SCHEDULE
   assert not settings['catchup']
   assert settings['max_active_runs'] == 1
+  defaults = settings['default_args']
+  assert defaults['retries'] == 1
+  assert defaults['retry_delay'] == datetime.timedelta(minutes=5)
+  assert defaults['execution_timeout'] == datetime.timedelta(hours=3)
+  assert callable(defaults['on_failure_callback'])
+  config = config_lib.from_args(
+      ['--task-retry-delay', '1', '--task-timeout', '30'],
+      environ={'AIRFLOW_TASK_RETRIES': '0'})
+  defaults = airflow_launcher.task_defaults(config)
+  assert (defaults['retries'], defaults['retry_delay'],
+          defaults['execution_timeout']) == (
+              0, datetime.timedelta(minutes=1), datetime.timedelta(minutes=30))
+
+
+class _TaskInstance:
+  dag_id, run_id, task_id, try_number = DAG_ID, 'manual__1', 'Trainer', 2
+  log_url = 'http://airflow/log?task_id=Trainer'
+
+
+def test_a_failed_task_is_logged_with_where_its_log_is(caplog):
+  report = airflow_launcher.failure_reporter('/home/airflow/logs')
+  with caplog.at_level('ERROR'):
+    report({'task_instance': _TaskInstance(),
+            'exception': RuntimeError('out of memory')})
+  [record] = caplog.records
+  assert record.getMessage() == (
+      'Task Trainer of DAG run manual__1 failed (try 2): out of memory. Its '
+      f'log: /home/airflow/logs/dag_id={DAG_ID}/run_id=manual__1/'
+      'task_id=Trainer/attempt=2.log (web UI: '
+      'http://airflow/log?task_id=Trainer)')
+
+
+def test_run_summary_lists_tasks_and_the_newest_version(tmp_path):
+  for version in ('3', '12', 'tmp'):
+    (tmp_path / version).mkdir()
+  text = airflow_launcher.format_run_summary(
+      'manual__1', [('ImdbExampleGen', 'success', 4.25),
+                    ('Pusher', 'skipped', None)], str(tmp_path))
+  assert text.splitlines() == [
+      'Run manual__1:',
+      '  ImdbExampleGen                   success       4.2 s',
+      '  Pusher                           skipped       0.0 s',
+      f'Serving directory {tmp_path}: newest version 12 (2 in all)']
+  assert 'no version pushed yet' in airflow_launcher.format_run_summary(
+      'r', [], str(tmp_path / 'none'))
+
+
+def test_task_lines_reach_the_console_once(monkeypatch):
+  import logging  # pylint: disable=g-import-not-at-top
+  task_logger = logging.getLogger(airflow_launcher.TASK_LOGGER)
+  monkeypatch.setattr(task_logger, 'propagate', True)  # Airflow's config
+  lines = []
+
+  class Collect(logging.Handler):
+
+    def emit(self, record):
+      lines.append(record.getMessage())
+
+  # As `airflow dags test` runs a task: a handler of its own on the task
+  # logger, and the root's console handler.
+  task_handler, root_handler = Collect(), Collect()
+  task_logger.addHandler(task_handler)
+  logging.getLogger().addHandler(root_handler)
+  monkeypatch.setattr(task_logger, 'level', logging.INFO)
+  try:
+    task_logger.info('Exporting env vars')
+    assert lines == ['Exporting env vars'] * 2  # Airflow as it is.
+    lines.clear()
+    airflow_launcher.log_task_lines_once()
+    task_logger.info('Exporting env vars')
+    assert lines == ['Exporting env vars']
+  finally:
+    task_logger.removeHandler(task_handler)
+    logging.getLogger().removeHandler(root_handler)
 
 
 def test_airflow_keeps_its_own_metadata_and_artifacts_apart_from_local_runs():
@@ -163,13 +237,14 @@ def test_two_components_outputs_of_one_type_and_key_register(monkeypatch):
         'ExampleValidator:anomalies:run-1']
 
 
-def _airflow(env, *args: str) -> None:
+def _airflow(env, *args: str) -> str:
   result = subprocess.run([AIRFLOW_CLI, *args], env=env, capture_output=True,
                           text=True, timeout=1500)
   if result.returncode:
     raise AssertionError(f'airflow {" ".join(args)} failed '
                          f'({result.returncode}):\n{result.stdout[-4000:]}\n'
                          f'{result.stderr[-6000:]}')
+  return result.stdout + result.stderr
 
 
 @pytest.mark.e2e
@@ -184,7 +259,8 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
   airflow_home = tmp_path / 'airflow_home'
   env = dict(os.environ, AIRFLOW_VENV=AIRFLOW_VENV,
              AIRFLOW_HOME=str(airflow_home), IMDB_DATA=archive,
-             OUTPUT_DIR=str(tmp_path / 'outputs'), RETRAIN_SCHEDULE=SCHEDULE)
+             OUTPUT_DIR=str(tmp_path / 'outputs'), RETRAIN_SCHEDULE=SCHEDULE,
+             AIRFLOW_TASK_RETRIES='0')
   env.pop('VERBOSE', None)
 
   config = config_lib.from_args([], environ=env)
@@ -197,7 +273,7 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
   assert os.path.exists(config.metadata_path)
 
   _airflow(env, 'db', 'migrate')
-  _airflow(env, 'dags', 'test', DAG_ID, LOGICAL_DATE.isoformat())
+  output = _airflow(env, 'dags', 'test', DAG_ID, LOGICAL_DATE.isoformat())
 
   # The whole pipeline ran, the drift check too (no earlier span: passed).
   with contextlib.closing(sqlite3.connect(airflow_home / 'airflow.db')) as db:
@@ -206,6 +282,10 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
         (DAG_ID,)).fetchall())
   assert states.get('DistributionValidator') == 'success', states
   assert states.get('previous_span_resolver') == 'success', states
+  # The run's summary last, and each task's lines once.
+  assert states.get('run_summary') == 'success', states
+  assert f'Serving directory {config.serving_dir}: newest version' in output
+  assert output.count("AIRFLOW_CTX_TASK_ID='Trainer'") == 1, output[-3000:]
   versions = [name for name in os.listdir(config.serving_dir)
               if name.isdigit() and os.path.isfile(
                   os.path.join(config.serving_dir, name, 'saved_model.pb'))]
