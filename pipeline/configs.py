@@ -354,7 +354,11 @@ def parser(environ: Optional[Mapping[str, str]] = None,
 def from_args(argv: Optional[Sequence[str]] = None,
               environ: Optional[Mapping[str, str]] = None) -> PipelineConfig:
   """The configuration from flags, falling back on the environment."""
-  args = parser(environ).parse_args(argv)
+  return from_namespace(parser(environ).parse_args(argv))
+
+
+def from_namespace(args: argparse.Namespace) -> PipelineConfig:
+  """The configuration from arguments `parser()` parsed."""
   top = settings_lib.build(PipelineConfig, args)
   return dataclasses.replace(top, **{
       attribute: settings_lib.build(group_type, args, prefix=attribute + '.')

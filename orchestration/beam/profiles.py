@@ -153,7 +153,7 @@ def configured(argv: Optional[Sequence[str]] = None,
   flags of its profile. A profile missing a setting is a usage error (exit
   status 2), before anything heavy is imported."""
   parser = config_lib.parser(environ)
-  config = config_lib.from_args(argv, environ)
+  config = config_lib.from_namespace(parser.parse_args(argv))
   try:
     return config, pipeline_args(config)
   except BeamProfileError as e:
