@@ -2,11 +2,15 @@
 (features, targets) batches, and the raw eval texts for the verification
 samples.
 
-Training reads the raw examples and applies the Transform graph on the fly
-(once; the result is cached in memory), so training and serving run the very
-same TransformFeaturesLayer.
+Training reads the raw examples and applies the Transform graph on the fly,
+so training and serving run the very same TransformFeaturesLayer. It is
+applied once: the transformed examples are saved to a local directory
+(tf.data's own snapshot format) and every epoch reads them back from there,
+so the Trainer's memory does not grow with the data (an in-memory cache held
+about 4 KB per review).
 """
 
+import os
 from typing import List, Optional
 
 import tensorflow as tf
@@ -27,11 +31,53 @@ def _raw_dataset(file_pattern: List[str], data_accessor, raw_schema,
       raw_schema)
 
 
+# The transformed examples are saved in chunks of consecutive examples, one
+# file each. ExampleGen writes a split in the archive's order (all negative
+# reviews, then all positive ones), so a plain shuffle buffer smaller than
+# the split would see one class at a time. Each epoch reads the chunks in a
+# new random order, CHUNKS_READ_AT_ONCE at a time interleaved, through a
+# shuffle buffer of SHUFFLE_BUFFER examples: a block shuffle whose memory
+# does not depend on the size of the data.
+CHUNK_SIZE = 1024
+CHUNKS_READ_AT_ONCE = 16
+SHUFFLE_BUFFER = 8192
+
+
+def _save_chunks(examples: tf.data.Dataset, directory: str) -> List[str]:
+  """Writes `examples` as TFRecord files of CHUNK_SIZE serialized examples
+  (each tensor of the nested structure by tf.io.serialize_tensor)."""
+  def serialize(*example):
+    return tf.io.serialize_tensor(tf.stack([
+        tf.io.serialize_tensor(tensor) for tensor in tf.nest.flatten(example)]))
+
+  tf.io.gfile.makedirs(directory)
+  paths = []
+  for records in examples.map(serialize).batch(CHUNK_SIZE):
+    paths.append(os.path.join(directory, f'chunk-{len(paths):06d}.tfrecord'))
+    with tf.io.TFRecordWriter(paths[-1]) as writer:
+      for record in records.numpy():
+        writer.write(record)
+  return paths
+
+
+def _parse_function(element_spec):
+  specs = tf.nest.flatten(element_spec)
+
+  def parse(record):
+    tensors = tf.io.parse_tensor(record, tf.string)
+    return tf.nest.pack_sequence_as(element_spec, [
+        tf.ensure_shape(tf.io.parse_tensor(tensors[i], spec.dtype),
+                        spec.shape)
+        for i, spec in enumerate(specs)])
+  return parse
+
+
 def transformed_dataset(file_pattern, data_accessor,
                         tf_transform_output: tft.TFTransformOutput,
-                        batch_size: int, shuffle_seed: Optional[int]
-                        ) -> tf.data.Dataset:
-  """(features, targets) batches; transformed once, then cached in memory."""
+                        batch_size: int, shuffle_seed: Optional[int],
+                        cache_dir: str) -> tf.data.Dataset:
+  """(features, targets) batches: transformed once into `cache_dir` (local
+  scratch space, deleted by the caller), then read back from there."""
   tft_layer = tf_transform_output.transform_features_layer()
 
   def transform(raw):
@@ -45,14 +91,37 @@ def transformed_dataset(file_pattern, data_accessor,
     }
     return features, targets
 
-  dataset = _raw_dataset(file_pattern, data_accessor,
-                         tf_transform_output.raw_metadata.schema, batch_size)
-  dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
-  dataset = dataset.unbatch().cache()
+  examples = _raw_dataset(file_pattern, data_accessor,
+                          tf_transform_output.raw_metadata.schema, batch_size)
+  examples = examples.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+  examples = examples.unbatch()
+  return saved_and_shuffled(examples, cache_dir, shuffle_seed).ragged_batch(
+      batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def saved_and_shuffled(examples: tf.data.Dataset, cache_dir: str,
+                       shuffle_seed: Optional[int]) -> tf.data.Dataset:
+  """`examples` computed once into chunk files in `cache_dir`, then read
+  from there: in order without a seed, block-shuffled anew each epoch with
+  one."""
+  paths = _save_chunks(examples, cache_dir)
+  if not paths:
+    raise ValueError(f'no examples to train or evaluate on: {cache_dir}')
+  chunks = tf.data.Dataset.from_tensor_slices(paths)
+  read = tf.data.TFRecordDataset
+  if shuffle_seed is None:
+    dataset = chunks.flat_map(read)
+  else:
+    dataset = chunks.shuffle(
+        len(paths), seed=shuffle_seed, reshuffle_each_iteration=True
+    ).interleave(read, cycle_length=CHUNKS_READ_AT_ONCE,
+                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  dataset = dataset.map(_parse_function(examples.element_spec),
+                        num_parallel_calls=tf.data.AUTOTUNE)
   if shuffle_seed is not None:
-    dataset = dataset.shuffle(50_000, seed=shuffle_seed,
+    dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed,
                               reshuffle_each_iteration=True)
-  return dataset.ragged_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+  return dataset
 
 
 def read_raw_texts(file_pattern: List[str], limit: int) -> List[str]:

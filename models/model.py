@@ -24,6 +24,8 @@ package.
 """
 
 import math
+import os
+import tempfile
 from typing import Any
 
 import tensorflow as tf
@@ -92,12 +94,23 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
   tf.keras.utils.set_random_seed(params['seed'])
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
 
+  # Local scratch space for the transformed examples, removed on the way out.
+  with tempfile.TemporaryDirectory(prefix='transformed-') as scratch:
+    _train_and_export(fn_args, params, tokenization, tf_transform_output,
+                      scratch)
+
+
+def _train_and_export(fn_args: tfx.components.FnArgs, params, tokenization,
+                      tf_transform_output: tft.TFTransformOutput,
+                      scratch: str) -> None:
   train_dataset = input_pipeline.transformed_dataset(
       fn_args.train_files, fn_args.data_accessor, tf_transform_output,
-      params['batch_size'], shuffle_seed=params['seed'])
+      params['batch_size'], shuffle_seed=params['seed'],
+      cache_dir=os.path.join(scratch, 'train'))
   eval_dataset = input_pipeline.transformed_dataset(
       fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
-      params['batch_size'], shuffle_seed=None)
+      params['batch_size'], shuffle_seed=None,
+      cache_dir=os.path.join(scratch, 'eval'))
 
   vocabulary_file = vocabulary = None
   if tokenization['tokenization'] == contract.HASHING:

@@ -12,6 +12,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 import contract
+from models import vocabulary
 from models.settings import vocabulary_settings
 
 # RE2 patterns, applied in order by `normalize_text`.
@@ -87,7 +88,7 @@ def term_ids(terms: tf.RaggedTensor, settings: Dict[str, Any]
   if settings['tokenization'] == contract.HASHING:
     num_ids = settings['hash_buckets']
     return tf.strings.to_hash_bucket_fast(terms, num_ids), num_ids
-  ids = tft.compute_and_apply_vocabulary(
+  ids = vocabulary.compute_and_apply_vocabulary(
       terms,
       top_k=settings['vocabulary_size'],
       frequency_threshold=settings['vocabulary_min_frequency'],

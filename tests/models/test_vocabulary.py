@@ -1,0 +1,76 @@
+"""The n-gram vocabulary analyzer: the same file tft.vocabulary writes."""
+
+import random
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import dataset_metadata
+from tensorflow_transform.tf_metadata import schema_utils
+
+from models import vocabulary
+
+
+def _random_texts(count, seed=3):
+  rng = random.Random(seed)
+  # Zipf-like: a few words are frequent, many are seen once or twice, and
+  # several share a count (ties are ordered reverse-lexicographically).
+  words = [f'w{i}' for i in range(300)]
+  weights = [1 / (i + 1) for i in range(300)]
+  return [' '.join(rng.choices(words, weights, k=rng.randint(1, 30)))
+          for _ in range(count)]
+
+
+def _vocabularies(texts, top_k, threshold, work_dir):
+  def preprocessing_fn(inputs):
+    terms = tf.strings.split(tf.reshape(inputs['text'], [-1]))
+    ours = vocabulary.compute_and_apply_vocabulary(
+        terms, top_k, threshold, num_oov_buckets=1, vocab_filename='ours')
+    theirs = tft.compute_and_apply_vocabulary(
+        terms, top_k=top_k, frequency_threshold=threshold, num_oov_buckets=1,
+        vocab_filename='theirs')
+    return {'ours': ours, 'theirs': theirs}
+
+  metadata = dataset_metadata.DatasetMetadata(
+      schema_utils.schema_from_feature_spec(
+          {'text': tf.io.FixedLenFeature([], tf.string)}))
+  with beam.Pipeline(argv=['--runner=DirectRunner']) as pipeline, \
+      tft_beam.Context(temp_dir=str(work_dir), desired_batch_size=37):
+    transform_fn = (
+        (pipeline | beam.Create([{'text': t} for t in texts]), metadata)
+        | tft_beam.AnalyzeDataset(preprocessing_fn))
+    _ = transform_fn | tft_beam.WriteTransformFn(str(work_dir))
+  output = tft.TFTransformOutput(str(work_dir))
+  ids = output.transform_raw_features({'text': tf.constant(texts)})
+  return output, ids
+
+
+def test_same_vocabulary_file_and_ids_as_tft_vocabulary(tmp_path):
+  texts = _random_texts(400)
+  output, ids = _vocabularies(texts, top_k=120, threshold=2,
+                              work_dir=tmp_path)
+  ours = output.vocabulary_by_name('ours')
+  assert len(ours) == 120
+  assert ours == output.vocabulary_by_name('theirs')
+  assert ids['ours'].to_list() == ids['theirs'].to_list()
+  # The asset keeps its name, so the Trainer finds it by name.
+  assert output.vocabulary_file_by_name('ours').endswith('/assets/ours')
+
+
+def test_frequency_threshold_and_order():
+  counts = {b'a': 5, b'c': 3, b'b': 3, b'd': 1}
+  assert vocabulary.top_terms(counts, 10, 2) == [b'a', b'c', b'b']
+  assert vocabulary.top_terms(counts, 2, 1) == [b'a', b'c']
+
+
+def test_counts_add_up_across_batches_and_accumulators():
+  combine = vocabulary._CountTerms()  # pylint: disable=protected-access
+  first = combine.add_input(combine.create_accumulator(),
+                            (np.array([b'x', b'y'], object), np.array([2, 1])))
+  first = combine.add_input(first, (np.array([b'x'], object), np.array([4])))
+  second = combine.add_input(combine.create_accumulator(),
+                             (np.array([b'y', b'z'], object), np.array([1, 7])))
+  assert combine.merge_accumulators([first, second]) == {
+      b'x': 6, b'y': 2, b'z': 7}
