@@ -54,6 +54,7 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation,
     from absl import logging
     from tfx import v1 as tfx
 
+    from pipeline import beam_flags
     from pipeline import pipeline as imdb_pipeline
     from runs import report
     from runs import summary
@@ -63,7 +64,8 @@ def run(config: config_lib.PipelineConfig, location: data.DataLocation,
     pipeline = imdb_pipeline.create_pipeline(config, location,
                                              beam_args, orchestrators.LOCAL)
     reporter.total_components = len(pipeline.components)
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    with beam_flags.in_environment(beam_args):
+      tfx.orchestration.LocalDagRunner().run(pipeline)
     # Under `tfx pipeline create` the CLI only records the pipeline and
     # nothing runs: then there is no new run to report.
     latest = summary.latest_run(config.metadata_path, config.pipeline_name,

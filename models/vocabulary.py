@@ -16,7 +16,7 @@ before.
 
 import os
 import uuid
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Iterable, NamedTuple, Tuple, Union
 
 import apache_beam as beam
 import numpy as np
@@ -27,6 +27,21 @@ import tensorflow_transform.beam as tft_beam
 Counts = Dict[bytes, int]
 
 
+class _PackedCounts(NamedTuple):
+  """Counts as two flat values: Beam's state cache measures the size of what
+  it holds object by object, which for a dictionary of two million terms
+  took longer than counting them."""
+  terms: bytes  # the terms, one a line (a text vocabulary has no newlines)
+  counts: np.ndarray
+
+
+def _unpacked(counts: Union[Counts, _PackedCounts]) -> Counts:
+  if isinstance(counts, _PackedCounts):
+    terms = counts.terms.split(b'\n') if counts.terms else []
+    return dict(zip(terms, counts.counts.tolist()))
+  return counts
+
+
 class _CountTerms(beam.CombineFn):
   """Adds up per-batch (unique terms, counts) arrays into one dictionary."""
 
@@ -35,16 +50,23 @@ class _CountTerms(beam.CombineFn):
 
   def add_input(self, counts: Counts,
                 batch: Tuple[np.ndarray, np.ndarray]) -> Counts:
+    counts = _unpacked(counts)
     terms, term_counts = batch
     get = counts.get
     for term, count in zip(terms.tolist(), term_counts.tolist()):
       counts[term] = get(term, 0) + count
     return counts
 
+  def compact(self, counts: Counts) -> _PackedCounts:
+    counts = _unpacked(counts)
+    return _PackedCounts(b'\n'.join(counts),
+                         np.fromiter(counts.values(), np.int64, len(counts)))
+
   def merge_accumulators(self, accumulators: Iterable[Counts]) -> Counts:
     accumulators = iter(accumulators)
-    merged = next(accumulators)
+    merged = _unpacked(next(accumulators))
     for counts in accumulators:
+      counts = _unpacked(counts)
       # Add the smaller dictionary into the larger one.
       if len(counts) > len(merged):
         merged, counts = counts, merged
@@ -54,7 +76,7 @@ class _CountTerms(beam.CombineFn):
     return merged
 
   def extract_output(self, counts: Counts) -> Counts:
-    return counts
+    return _unpacked(counts)
 
 
 def top_terms(counts: Counts, top_k: int, frequency_threshold: int

@@ -11,6 +11,7 @@ start). Free of TFX imports: a runner can say it before TFX loads.
 | baseline          | yes   | yes     | yes, maybe the candidate itself    |
 | span window       | yes   | yes     | no                                 |
 | local ML Metadata | yes   | yes     | no (the cluster's own store)       |
+| Beam flags at run | yes   | no      | no (compiled into the spec)        |
 
 Airflow runs the drift check thanks to orchestration/airflow_launcher.py's
 fixes to TFX's pre-IR launcher (`name_outputs_per_component`); Kubeflow runs
@@ -27,6 +28,7 @@ WARM_START = 'warm start'
 BASELINE = 'baseline'
 SPAN_WINDOW = 'span window'
 LOCAL_METADATA = 'local ML Metadata'
+BEAM_FLAGS_AT_RUN_TIME = 'Beam flags at run time'
 
 # What each capability is, as a runner says it.
 CAPABILITIES = {
@@ -39,6 +41,9 @@ CAPABILITIES = {
     SPAN_WINDOW: 'Transform, Trainer and Evaluator read the latest '
                  '--span-window spans',
     LOCAL_METADATA: 'lineage and cache in SQLite under the output directory',
+    BEAM_FLAGS_AT_RUN_TIME: 'the Beam profile is outside the cache key: '
+                            'changing it alone re-runs nothing '
+                            '(pipeline/beam_flags.py)',
 }
 
 
@@ -97,11 +102,15 @@ class Orchestrator:
 
 LOCAL = Orchestrator('local', custom_resolvers=True, support={
     DRIFT_CHECK: _FULL, WARM_START: _FULL, BASELINE: _FULL,
-    SPAN_WINDOW: _FULL, LOCAL_METADATA: _FULL})
+    SPAN_WINDOW: _FULL, LOCAL_METADATA: _FULL, BEAM_FLAGS_AT_RUN_TIME: _FULL})
 
 AIRFLOW = Orchestrator('airflow', custom_resolvers=True, support={
     DRIFT_CHECK: _FULL, WARM_START: _FULL, BASELINE: _FULL,
-    SPAN_WINDOW: _FULL, LOCAL_METADATA: _FULL})
+    SPAN_WINDOW: _FULL, LOCAL_METADATA: _FULL,
+    BEAM_FLAGS_AT_RUN_TIME: Support(False, (
+        "TFX's pre-IR launcher, which Airflow's tasks run, takes Beam flags "
+        'as plain strings only: they are written in the DAG, and changing '
+        'BEAM_PROFILE re-runs the Beam components'))})
 
 KUBEFLOW = Orchestrator('kubeflow', custom_resolvers=False, support={
     DRIFT_CHECK: Support(True, (
@@ -125,6 +134,9 @@ KUBEFLOW = Orchestrator('kubeflow', custom_resolvers=False, support={
     LOCAL_METADATA: Support(False, (
         "Kubeflow Pipelines records lineage and cache in the cluster's own "
         'ML Metadata store; a SQLite file would vanish with its container')),
+    BEAM_FLAGS_AT_RUN_TIME: Support(False, (
+        'the Beam flags are compiled into the pipeline spec; another Beam '
+        'profile is another compiled pipeline')),
 })
 
 ORCHESTRATORS = {o.name: o for o in (LOCAL, AIRFLOW, KUBEFLOW)}

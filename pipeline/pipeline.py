@@ -21,6 +21,7 @@ from components.imdb_example_gen.component import ImdbExampleGen
 from components.pusher import executor as pusher_executor
 from components.pusher.component import VersionedPusher
 from components.validation_gate import ValidationGate
+from pipeline import beam_flags
 from pipeline import orchestrators
 from pipeline.configs import PipelineConfig
 from pipeline.data import DataLocation
@@ -65,6 +66,9 @@ def create_pipeline(
     data: what ExampleGen reads; its `input_base` may be a RuntimeParameter.
     beam_pipeline_args: the Beam flags of every Beam component; the runner
       makes them from the Beam profile (orchestration/beam/profiles.py).
+      Where the orchestrator takes them at run time (pipeline/
+      orchestrators.py), the pipeline holds placeholders instead, and the
+      runner runs it inside `beam_flags.in_environment(beam_pipeline_args)`.
     orchestrator: `orchestrators.LOCAL`, `AIRFLOW` or `KUBEFLOW` (or its
       name).
     train_args: defaults to training on `train` by epochs (see settings.py);
@@ -230,4 +234,7 @@ def create_pipeline(
           tfx.orchestration.metadata.sqlite_metadata_connection_config(
               config.metadata_path)
           if orchestrator.runs(orchestrators.LOCAL_METADATA) else None),
-      beam_pipeline_args=list(beam_pipeline_args))
+      beam_pipeline_args=(
+          beam_flags.placeholders()
+          if orchestrator.runs(orchestrators.BEAM_FLAGS_AT_RUN_TIME)
+          else list(beam_pipeline_args)))

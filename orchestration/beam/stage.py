@@ -61,10 +61,12 @@ def run(config: config_lib.PipelineConfig,
   """Runs the stage; wall seconds per component, as ML Metadata recorded."""
   # pylint: disable=g-import-not-at-top
   from tfx import v1 as tfx
+  from pipeline import beam_flags
   from runs import summary
   # pylint: enable=g-import-not-at-top
   started_ms = int(time.time() * 1000)
-  tfx.orchestration.LocalDagRunner().run(create_stage(config, location))
+  with beam_flags.in_environment(beam_profiles.pipeline_args(config)):
+    tfx.orchestration.LocalDagRunner().run(create_stage(config, location))
   latest = summary.latest_run(config.metadata_path, config.pipeline_name,
                               since_ms=started_ms)
   return {name: seconds for name, _, seconds in latest.components}

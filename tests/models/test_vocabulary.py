@@ -72,5 +72,10 @@ def test_counts_add_up_across_batches_and_accumulators():
   first = combine.add_input(first, (np.array([b'x'], object), np.array([4])))
   second = combine.add_input(combine.create_accumulator(),
                              (np.array([b'y', b'z'], object), np.array([1, 7])))
+  # Compacted (as Beam may store them between steps), the same counts.
+  packed = [combine.compact(first), combine.compact(second)]
+  assert combine.merge_accumulators(packed) == {b'x': 6, b'y': 2, b'z': 7}
+  # (Merging may add into one of the accumulators: Beam allows it.)
   assert combine.merge_accumulators([first, second]) == {
       b'x': 6, b'y': 2, b'z': 7}
+  assert combine.extract_output(combine.compact({})) == {}

@@ -24,6 +24,7 @@ from tfx.types import standard_artifacts
 from helpers import imdb_data
 from orchestration import airflow_launcher
 from orchestration.beam import profiles as beam_profiles
+from pipeline import beam_flags
 from pipeline import configs as config_lib
 from pipeline import data
 from pipeline import orchestrators
@@ -268,8 +269,9 @@ def test_dag_run_pushes_a_version_on_the_configured_schedule(tmp_path):
   # validation gate: the component where the two launchers' ML Metadata
   # registrations clashed when they shared one store).
   from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
-  tfx.orchestration.LocalDagRunner().run(_front_of_the_pipeline(
-      config, data.resolve(config.data.path), orchestrators.LOCAL))
+  with beam_flags.in_environment(beam_profiles.pipeline_args(config)):
+    tfx.orchestration.LocalDagRunner().run(_front_of_the_pipeline(
+        config, data.resolve(config.data.path), orchestrators.LOCAL))
   assert os.path.exists(config.metadata_path)
 
   _airflow(env, 'db', 'migrate')

@@ -9,8 +9,10 @@ import pytest
 
 from helpers import imdb_data
 import contract
+from pipeline import beam_flags
 from pipeline import configs as config_lib
 from pipeline import data
+from pipeline import orchestrators
 from pipeline import pipeline as imdb_pipeline
 import local_runner
 from orchestration.beam import profiles as beam_profiles
@@ -94,7 +96,12 @@ def test_create_pipeline_wires_every_component(tmp_path):
   assert by_id['DistributionValidator'] in by_id[
       'ValidationGate'].upstream_nodes
   assert by_id['warm_start_model_resolver'] in by_id['Trainer'].upstream_nodes
-  assert pipeline.beam_pipeline_args == BEAM_ARGS
+  # Locally the Beam flags are given at run time (tests/pipeline/
+  # test_beam_flags.py); Kubeflow's are written in the pipeline.
+  assert len(pipeline.beam_pipeline_args) == beam_flags.SLOTS
+  kubeflow = imdb_pipeline.create_pipeline(config, location, BEAM_ARGS,
+                                           orchestrators.KUBEFLOW)
+  assert kubeflow.beam_pipeline_args == BEAM_ARGS
   assert pipeline.pipeline_info.pipeline_root == config.pipeline_root
 
 

@@ -43,13 +43,18 @@ def test_every_orchestrator_declares_every_capability_and_why_not():
         assert support.note.count('. ') == 0, (orchestrator.name, capability)
 
 
-def test_local_and_airflow_run_it_all_kubeflow_says_what_it_lacks():
-  for orchestrator in (orchestrators.LOCAL, orchestrators.AIRFLOW):
-    assert not orchestrator.missing() and not orchestrator.differences()
-    assert orchestrator.notice() == ''
+def test_local_runs_it_all_the_others_say_what_they_lack():
+  local = orchestrators.LOCAL
+  assert not local.missing() and not local.differences()
+  assert local.notice() == ''
+  airflow = orchestrators.AIRFLOW
+  assert set(airflow.missing()) == {orchestrators.BEAM_FLAGS_AT_RUN_TIME}
+  assert not airflow.differences()
+  assert 'pre-IR launcher' in airflow.notice()
   kubeflow = orchestrators.KUBEFLOW
   assert set(kubeflow.missing()) == {orchestrators.SPAN_WINDOW,
-                                     orchestrators.LOCAL_METADATA}
+                                     orchestrators.LOCAL_METADATA,
+                                     orchestrators.BEAM_FLAGS_AT_RUN_TIME}
   assert set(kubeflow.differences()) == {orchestrators.DRIFT_CHECK,
                                          orchestrators.WARM_START,
                                          orchestrators.BASELINE}
@@ -64,8 +69,10 @@ def test_local_and_airflow_run_it_all_kubeflow_says_what_it_lacks():
 
 def test_the_notice_is_printed_only_when_something_is_missing(capsys):
   orchestrators.print_notice(orchestrators.LOCAL)
-  orchestrators.print_notice('airflow')
   assert capsys.readouterr() == ('', '')
+  orchestrators.print_notice('airflow')
+  out, err = capsys.readouterr()
+  assert not out and err.startswith('On airflow the pipeline runs otherwise')
   orchestrators.print_notice('kubeflow')
   out, err = capsys.readouterr()
   assert not out and err.startswith('On kubeflow the pipeline runs otherwise')
