@@ -31,6 +31,7 @@ import contract
 from contract import evaluation
 from contract import lineage
 from runs import report_data as data
+from runs import report_explanations
 from runs import report_html
 from runs import report_plots as plots
 from runs import summary as summary_lib
@@ -354,6 +355,7 @@ def write_report(run: RunSummary, run_dir: str, pipeline_name: str,
   validation_section(report, run)
   training_section(report, run, serving_dir)
   evaluation_section(report, run, serving_dir)
+  report_explanations.explanation_section(report, run)
   path = os.path.join(run_dir, REPORT_FILE)
   with open(path, 'w', encoding='utf-8') as f:
     f.write(report.page(f'{pipeline_name}: run {run.run_id}'))
