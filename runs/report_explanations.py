@@ -127,7 +127,7 @@ def explanation_section(report: report_html.Report, run) -> None:
   for row, index in enumerate(chosen):
     review_id = review_ids[index].decode('utf-8', 'replace') or f'#{index}'
     report.add(
-        f'<h3>{row + 1}. {html.escape(review_id)}: '
+        f'<h3>{row + 1}. {html.escape(review_id)}: labelled '
         f'{contract.LABEL_NAMES[labels[index]]}, P(positive) '
         f'{probabilities[index]:.3f}</h3>'
         f'<p class="review">{html.escape(excerpt(texts[index]))}</p>'

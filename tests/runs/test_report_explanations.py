@@ -17,7 +17,7 @@ from runs import summary
 
 # Labels that contradict the words: the model must get these wrong.
 _WRONG = [('test/neg/1_4', 0, 'Wonderful, brilliant, superb. Loved it!'),
-          ('test/pos/2_7', 1, 'Awful and boring, the worst.<br />A waste.'),
+          ('test/pos/2_7', 1, 'Awful & boring, the worst.<br />A waste.'),
           ('test/neg/3_3', 0, 'Brilliant. <script>alert(1)</script> ' * 40)]
 _RIGHT = [('test/pos/4_9', 1, 'A superb, wonderful film.'),
           ('test/neg/5_1', 0, 'Dull, awful, boring.')]
@@ -60,8 +60,8 @@ def test_the_surest_mistakes_are_shown_with_their_ngrams(tmp_path,
   page = _page(tmp_path, _run(tmp_path, explained_model, _RIGHT + _WRONG))
   assert '<h2>Why the model got these wrong</h2>' in page
   assert 'Of the 5 test reviews the model misclassified 3;' in page
-  headings = re.findall(r'<h3>\d\. (\S+): (\w+), P\(positive\) ([\d.]+)</h3>',
-                        page)
+  headings = re.findall(
+      r'<h3>\d\. (\S+): labelled (\w+), P\(positive\) ([\d.]+)</h3>', page)
   assert {h[0] for h in headings} == {r[0] for r in _WRONG}
   errors = [abs((label == 'positive') - float(p))
             for _, label, p in headings]
@@ -78,6 +78,7 @@ def test_the_surest_mistakes_are_shown_with_their_ngrams(tmp_path,
                    r'waste)</span>', page)
   # Review text is cut short, markup dropped, and escaped.
   assert '<script>' not in page and '<br />' not in page
+  assert 'Awful &amp; boring' in page
   excerpts = re.findall(r'<p class="review">(.*?)</p>', page)
   assert len(excerpts) == 3
   assert all(len(e) <= report_explanations.EXCERPT_CHARS * 2 for e in excerpts)
