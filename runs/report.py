@@ -10,7 +10,9 @@ lengths, top words, the out-of-vocabulary rate), the Trainer's training.json
 (warm start) and TensorBoard logs (training curves), and TFMA's evaluation
 (metrics overall and per slice, confusion matrix, calibration, the baseline
 comparison and the validation result), with the release.json of the pushed
-versions to name the baseline's. Nothing is trained or evaluated again.
+versions to name the baseline's, and the test reviews the model got most
+wrong, explained by its `explain` signature (report_explanations.py).
+Nothing is trained or evaluated again.
 
 Written to `<output_dir>/runs/<run>/report.html` beside its PNGs (embedded in
 the HTML as data URIs, so the file stands alone) and copied to
