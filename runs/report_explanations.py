@@ -109,6 +109,10 @@ def explanation_section(report: report_html.Report, run) -> None:
   chosen = most_wrong(probabilities, labels, NUM_WRONG)
   misclassified = int(np.sum(
       (probabilities >= contract.DECISION_THRESHOLD) != (labels == 1)))
+  if not chosen:
+    report.add(f'<p>The model misclassified none of the {len(texts):,} test '
+               'reviews.</p>')
+    return
   report.add(
       f'<p>Of the {len(texts):,} test reviews the model misclassified '
       f'{misclassified:,}; below, the {len(chosen)} it was surest of. The '
@@ -118,8 +122,6 @@ def explanation_section(report: report_html.Report, run) -> None:
       f'weights / √(n+1)). Shown: the {contract.NUM_EXPLAINED_TERMS} n-grams '
       'of largest |contribution|, <span class="pos">for positive</span> or '
       '<span class="neg">for negative</span>.</p>')
-  if not chosen:
-    return
   explained = signatures[contract.EXPLAIN_SIGNATURE](**{
       contract.SERVING_INPUT_KEY: tf.constant([texts[i] for i in chosen],
                                               tf.string)})

@@ -97,6 +97,12 @@ def test_most_wrong_takes_misclassified_reviews_largest_error_first():
   assert report_explanations.excerpt(b'x' * 20, 10) == 'x' * 9 + '…'
 
 
+def test_no_mistake_no_explanation(tmp_path, explained_model):
+  page = _page(tmp_path, _run(tmp_path, explained_model, _RIGHT))
+  assert 'The model misclassified none of the 2 test reviews.' in page
+  assert '<h3>' not in page
+
+
 def test_a_run_without_a_model_says_so(tmp_path):
   run = summary.RunSummary(
       run_id='r', components=[], pushed=False, serving_model_dir=None,
