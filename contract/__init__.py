@@ -77,6 +77,26 @@ SIMILARITY_OUTPUT_KEY = 'score'  # float32 [batch, k], cosine similarity
 NUM_SIMILAR_TERMS = 10
 DECISION_THRESHOLD = 0.5
 
+# `explain`: raw text in, why the model said what it did. The sentiment logit
+# is additive over the review's distinct n-grams (models/explanations.py):
+# logit = bias + the contributions of all its n-grams, exactly. Also answers
+# `probability` and `label`, as serving_default does.
+EXPLAIN_SIGNATURE = 'explain'
+# string [batch, k]: the review's n-grams of largest |contribution|, largest
+# first; '' past the review's own when it has fewer than k.
+EXPLAINED_TERM_OUTPUT_KEY = 'term'
+CONTRIBUTION_OUTPUT_KEY = 'contribution'  # float32 [batch, k], signed
+# int32 [batch, k]: the review's distinct n-grams behind each term's id, more
+# than 1 when they share it (an OOV bucket, a hash collision) and so share
+# its contribution; 0 for padding.
+TERM_NGRAMS_OUTPUT_KEY = 'term_ngrams'
+BIAS_OUTPUT_KEY = 'bias'  # float32 [batch], the head's bias (same each row)
+LOGIT_OUTPUT_KEY = 'logit'  # float32 [batch], log(p / (1 - p))
+# float32 [batch]: the contributions of all the review's n-grams, not only
+# the top k: bias + contribution_total = logit.
+CONTRIBUTION_TOTAL_OUTPUT_KEY = 'contribution_total'
+NUM_EXPLAINED_TERMS = 10
+
 # Files shipped inside every exported model, under assets.extra/.
 WARMUP_FILE = 'tf_serving_warmup_requests'
 VERIFICATION_FILE = 'verification.jsonl'

@@ -176,6 +176,7 @@ def _train_and_export(fn_args: tfx.components.FnArgs, params, tokenization,
   serving_export.export_serving_model(
       model, tf_transform_output, fn_args.serving_model_dir, vocabulary_file,
       term_ratios, input_pipeline.read_raw_texts(
-          fn_args.eval_files, contract.NUM_VERIFICATION_SAMPLES))
+          fn_args.eval_files, contract.NUM_VERIFICATION_SAMPLES),
+      tokenization)
   warm_start.write_training_file(fn_args.serving_model_dir,
                                  {**record, **started})

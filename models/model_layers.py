@@ -45,6 +45,22 @@ class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
     counts = tf.cast(token_ids.row_lengths(), tf.float32)[:, None]
     return summed / tf.sqrt(counts + 1.0)
 
+  def contributions(self, token_ids: tf.RaggedTensor,
+                    token_weights: tf.RaggedTensor,
+                    direction: tf.Tensor) -> tf.RaggedTensor:
+    """What each n-gram adds to the review vector's projection on
+    `direction` (a Dense head's kernel column), ragged like `token_ids`:
+    r_i * (e_i . direction) / sqrt(n + 1). The review vector is a sum over
+    n-grams, so these add up to `call(...) @ direction` exactly (inference:
+    no dropout)."""
+    projected = tf.linalg.matvec(
+        tf.gather(self.embeddings, token_ids.values), direction)
+    scale = tf.math.rsqrt(
+        tf.cast(token_ids.row_lengths(), tf.float32) + 1.0)
+    return token_ids.with_values(
+        projected * token_weights.values
+        * tf.gather(scale, token_ids.value_rowids()))
+
 
 class LazyAdam(tf.keras.optimizers.Adam):
   """Adam that, for sparse gradients, updates only the embedding rows a batch

@@ -75,6 +75,12 @@ def unique_per_row(ids: tf.RaggedTensor, num_ids: int) -> tf.RaggedTensor:
       unique_keys % num_ids, unique_keys // num_ids, nrows=ids.nrows())
 
 
+def hashed_ids(terms, hash_buckets: int):
+  """The hashing tokenization's id of each n-gram (the serving signatures
+  that name n-grams hash them with this very function)."""
+  return tf.strings.to_hash_bucket_fast(terms, hash_buckets)
+
+
 def term_ids(terms: tf.RaggedTensor, settings: Dict[str, Any]
              ) -> Tuple[tf.RaggedTensor, int]:
   """Maps n-grams to ids in [0, num_ids), by vocabulary or by hashing.
@@ -87,7 +93,7 @@ def term_ids(terms: tf.RaggedTensor, settings: Dict[str, Any]
   """
   if settings['tokenization'] == contract.HASHING:
     num_ids = settings['hash_buckets']
-    return tf.strings.to_hash_bucket_fast(terms, num_ids), num_ids
+    return hashed_ids(terms, num_ids), num_ids
   ids = vocabulary.compute_and_apply_vocabulary(
       terms,
       top_k=settings['vocabulary_size'],

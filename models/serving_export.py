@@ -15,6 +15,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 import contract
 from contract import serving_directory
+from models import explanations
 from models import model_interface
 from models import term_vectors
 
@@ -26,10 +27,12 @@ class ServingModule(tf.Module):
   def __init__(self, model: tf.keras.Model,
                tf_transform_output: tft.TFTransformOutput,
                vocabulary_file: Optional[str] = None,
-               term_ratios: Optional[np.ndarray] = None):
+               term_ratios: Optional[np.ndarray] = None,
+               tokenization: Optional[Dict[str, Any]] = None):
     """`vocabulary_file` (the Transform vocabulary, one term a line) and the
     terms' NB ratios in vocabulary order enable the `similar_terms`
-    signature; hashing models have no terms."""
+    signature; hashing models have no terms. `tokenization`, the settings
+    the Transform ran with, enables `explain`."""
     super().__init__()
     # The same layers in an uncompiled twin: saving the trained model itself
     # would also save its optimizer's slots, twice the embedding's size.
@@ -56,6 +59,8 @@ class ServingModule(tf.Module):
       self.similar_terms = tf.function(
           self._similar_terms, input_signature=[tf.TensorSpec(
               [None], tf.string, name=contract.SERVING_INPUT_KEY)])
+    if tokenization is not None:
+      self._add_explain(tokenization, vocabulary_file)
 
   def _model_inputs(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
     return model_interface.model_inputs(
@@ -111,6 +116,24 @@ class ServingModule(tf.Module):
                 tf.cast(ids, tf.int64)),
             contract.SIMILARITY_OUTPUT_KEY: scores}
 
+  def _add_explain(self, tokenization: Dict[str, Any],
+                   vocabulary_file: Optional[str]) -> None:
+    """The `explain` signature (models/explanations.py): the top n-grams of
+    each review by their exact contribution to the sentiment logit."""
+    self.ngram_namer = explanations.NgramNamer(tokenization, vocabulary_file)
+    self.explain = tf.function(self._explain, input_signature=[tf.TensorSpec(
+        [None], tf.string, name=contract.SERVING_INPUT_KEY)])
+
+  def _explain(self, text):
+    predictions = self._predict(text)
+    return {
+        contract.PROBABILITY_OUTPUT_KEY:
+            predictions[contract.PROBABILITY_OUTPUT_KEY],
+        contract.LABEL_OUTPUT_KEY: predictions[contract.LABEL_OUTPUT_KEY],
+        **explanations.explain(self.model, self.ngram_namer, text,
+                               self._model_inputs(text)),
+    }
+
   def signatures(self) -> Dict[str, Any]:
     signatures = {
         contract.SERVING_SIGNATURE: self.serve_text.get_concrete_function(),
@@ -122,6 +145,9 @@ class ServingModule(tf.Module):
     if hasattr(self, 'similar_terms'):
       signatures[contract.SIMILAR_TERMS_SIGNATURE] = (
           self.similar_terms.get_concrete_function())
+    if hasattr(self, 'explain'):
+      signatures[contract.EXPLAIN_SIGNATURE] = (
+          self.explain.get_concrete_function())
     return signatures
 
 
@@ -129,11 +155,13 @@ def export_serving_model(model: tf.keras.Model,
                          tf_transform_output: tft.TFTransformOutput,
                          model_dir: str, vocabulary_file: Optional[str],
                          term_ratios: Optional[np.ndarray],
-                         sample_texts: List[str]) -> None:
+                         sample_texts: List[str],
+                         tokenization: Optional[Dict[str, Any]] = None
+                         ) -> None:
   """The SavedModel with its signatures, then its warm-up requests (the
   first four sample texts) and its verification samples (all of them)."""
   module = ServingModule(model, tf_transform_output, vocabulary_file,
-                         term_ratios)
+                         term_ratios, tokenization)
   tf.saved_model.save(module, model_dir, signatures=module.signatures())
   write_warmup_requests(model_dir, sample_texts[:4])
   write_verification_samples(model_dir, sample_texts)

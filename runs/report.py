@@ -10,7 +10,9 @@ lengths, top words, the out-of-vocabulary rate), the Trainer's training.json
 (warm start) and TensorBoard logs (training curves), and TFMA's evaluation
 (metrics overall and per slice, confusion matrix, calibration, the baseline
 comparison and the validation result), with the release.json of the pushed
-versions to name the baseline's. Nothing is trained or evaluated again.
+versions to name the baseline's, and the test reviews the model got most
+wrong, explained by its `explain` signature (report_explanations.py).
+Nothing is trained or evaluated again.
 
 Written to `<output_dir>/runs/<run>/report.html` beside its PNGs (embedded in
 the HTML as data URIs, so the file stands alone) and copied to
@@ -31,6 +33,7 @@ import contract
 from contract import evaluation
 from contract import lineage
 from runs import report_data as data
+from runs import report_explanations
 from runs import report_html
 from runs import report_plots as plots
 from runs import summary as summary_lib
@@ -354,6 +357,7 @@ def write_report(run: RunSummary, run_dir: str, pipeline_name: str,
   validation_section(report, run)
   training_section(report, run, serving_dir)
   evaluation_section(report, run, serving_dir)
+  report_explanations.explanation_section(report, run)
   path = os.path.join(run_dir, REPORT_FILE)
   with open(path, 'w', encoding='utf-8') as f:
     f.write(report.page(f'{pipeline_name}: run {run.run_id}'))

@@ -28,6 +28,8 @@ figure {{ margin: 1em 0; }} img {{ max-width: 100%; }}
 figcaption {{ color: #555; font-size: 0.9em; }}
 .missing {{ color: #a00; }} .outcome {{ font-size: 1.1em; }}
 code {{ background: #f4f4f4; padding: 0 0.2em; }}
+.pos {{ color: #1a7f37; }} .neg {{ color: #c62828; }}
+.review {{ font-style: italic; color: #444; }}
 """
 
 

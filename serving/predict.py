@@ -5,10 +5,15 @@
     cat reviews.txt | python -m serving.predict       # stdin, one per line
     python -m serving.predict --version 1795318274 ...
     python -m serving.predict --server http://127.0.0.1:8501 ...
+    python -m serving.predict --explain "A wonderful film."  # why
 
 Prints one line per review: label, P(positive), any further outputs of the
-serving signature as name=value, and the start of the review. Locally only the
-SavedModel is loaded (TensorFlow alone: no TFX, no tf.Transform).
+serving signature as name=value, and the start of the review. With
+--explain (the `explain` signature), each line is followed by the logit as
+bias + n-grams and the review's n-grams that weigh most, with their signed
+contributions to the logit, green (positive) or red (negative) on a terminal
+unless NO_COLOR is set. Locally only the SavedModel is loaded (TensorFlow
+alone: no TFX, no tf.Transform).
 
 Exit status: 0 predictions printed; 1 the predictions failed (the server
 refused the request, or could not be reached); 2 unusable input: no reviews,
@@ -35,6 +40,13 @@ from serving import rest
 from serving import text_files
 
 _EXCERPT_CHARS = 60
+_EXPLANATION_KEYS = (
+    contract.LABEL_OUTPUT_KEY, contract.PROBABILITY_OUTPUT_KEY,
+    contract.LOGIT_OUTPUT_KEY, contract.BIAS_OUTPUT_KEY,
+    contract.CONTRIBUTION_TOTAL_OUTPUT_KEY, contract.EXPLAINED_TERM_OUTPUT_KEY,
+    contract.CONTRIBUTION_OUTPUT_KEY, contract.TERM_NGRAMS_OUTPUT_KEY)
+# ANSI colours of positive and negative contributions, and back to normal.
+_GREEN, _RED, _RESET = '\x1b[32m', '\x1b[31m', '\x1b[0m'
 
 
 class ReviewsError(ValueError):
@@ -67,7 +79,9 @@ def read_reviews(args: argparse.Namespace, stdin=None) -> List[str]:
 def predict(args: argparse.Namespace, reviews: Sequence[str]
             ) -> List[Dict[str, Any]]:
   """Row-format predictions, one per review, from the model or server."""
-  body = rest.predict_request(reviews)
+  body = rest.predict_request(
+      reviews, contract.EXPLAIN_SIGNATURE if getattr(args, 'explain', False)
+      else contract.SERVING_SIGNATURE)
   if args.server:
     response = rest.post_predict(args.server, body,
                                  version=model_choice.server_version(args))
@@ -80,6 +94,13 @@ def predict(args: argparse.Namespace, reviews: Sequence[str]
   if not isinstance(predictions, list) or len(predictions) != len(reviews):
     raise rest.RestError(f'{len(reviews)} reviews sent, no list of as many '
                          f'predictions received: {str(predictions)[:200]}')
+  if getattr(args, 'explain', False):
+    for prediction in predictions:
+      missing = [key for key in _EXPLANATION_KEYS
+                 if not isinstance(prediction, dict) or key not in prediction]
+      if missing:
+        raise rest.RestError(f'the {contract.EXPLAIN_SIGNATURE} signature '
+                             f'answered no {", ".join(missing)}')
   return predictions
 
 
@@ -100,6 +121,41 @@ def format_line(review: str, prediction: Dict[str, Any]) -> str:
   return '  '.join(parts + [excerpt])
 
 
+def wants_colour(stream, environ=None) -> bool:
+  """Colours on a terminal, unless NO_COLOR is set (https://no-color.org)."""
+  environ = os.environ if environ is None else environ
+  return bool(getattr(stream, 'isatty', lambda: False)()
+              and not environ.get('NO_COLOR'))
+
+
+def _signed(value: float) -> str:
+  return f'{value:+.3f}'
+
+
+def explanation_lines(explanation: Dict[str, Any], colour: bool
+                      ) -> List[str]:
+  """The lines under a review's prediction line: its logit as bias plus
+  n-grams, then its top n-grams by |contribution|, signed (and coloured)."""
+  lines = [
+      f'    logit {_signed(explanation[contract.LOGIT_OUTPUT_KEY])} = bias '
+      f'{_signed(explanation[contract.BIAS_OUTPUT_KEY])} + n-grams '
+      f'{_signed(explanation[contract.CONTRIBUTION_TOTAL_OUTPUT_KEY])}']
+  for term, contribution, ngrams in zip(
+      explanation[contract.EXPLAINED_TERM_OUTPUT_KEY],
+      explanation[contract.CONTRIBUTION_OUTPUT_KEY],
+      explanation[contract.TERM_NGRAMS_OUTPUT_KEY]):
+    if not term:  # padding: the review has fewer n-grams
+      continue
+    # Out of the vocabulary (or a hash collision): the n-grams share one id,
+    # so one contribution, shown under the first of them.
+    shared = f'  ({ngrams} n-grams share this id)' if ngrams > 1 else ''
+    text = f'{_signed(contribution)}  {term}'
+    if colour:
+      text = f'{_GREEN if contribution >= 0 else _RED}{text}{_RESET}'
+    lines.append(f'    {text}{shared}')
+  return lines
+
+
 def main(argv=None, stdin=None) -> int:
   parser = argparse.ArgumentParser(
       description='Label and P(positive) of each review (one per line).')
@@ -109,6 +165,10 @@ def main(argv=None, stdin=None) -> int:
                       '("-" for stdin).')
   parser.add_argument('--json', action='store_true',
                       help='One JSON object per review instead of text.')
+  parser.add_argument('--explain', action='store_true',
+                      help='Why: the n-grams that weigh most in each '
+                      'prediction, with their contributions to the logit '
+                      '(the explain signature).')
   model_choice.add_arguments(parser)
   args = parser.parse_args(argv)
   try:
@@ -120,11 +180,17 @@ def main(argv=None, stdin=None) -> int:
   except (rest.RestError, rest.ServingError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
+  colour = wants_colour(sys.stdout)
   for review, prediction in zip(reviews, predictions):
     if not isinstance(prediction, dict):  # a one-output signature
       prediction = {contract.PROBABILITY_OUTPUT_KEY: prediction}
     if args.json:
       print(json.dumps({'review': review, **prediction}))
+    elif args.explain:
+      print(format_line(review, {
+          key: prediction.get(key) for key in (
+              contract.LABEL_OUTPUT_KEY, contract.PROBABILITY_OUTPUT_KEY)}))
+      print('\n'.join(explanation_lines(prediction, colour)))
     else:
       print(format_line(review, prediction))
   return 0

@@ -10,6 +10,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from helpers import small_model  # pylint: disable=g-import-not-at-top,wrong-import-position
 from helpers import pipeline_run  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contract import serving_directory  # pylint: disable=g-import-not-at-top,wrong-import-position
 from pipeline import configs as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -63,3 +64,12 @@ def baseline_run(pushed_run, tmp_path_factory):
   stdout = pipeline_run.run_runner(env, str(root), '--seed', '7')
   return pipeline_run.PipelineRun(config_lib.from_args([], environ=env), env,
                                   str(root), stdout)
+
+
+@pytest.fixture(scope='session')
+def explained_model(tmp_path_factory):
+  """A small exported model with every signature, `explain` included
+  (helpers/small_model.py): no pipeline, a minute or so."""
+  return small_model.export_small_model(
+      str(tmp_path_factory.mktemp('explained_model')),
+      small_model.EXPLAINED_CONFIG, epochs=2, learning_rate=0.01)

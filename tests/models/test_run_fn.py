@@ -106,6 +106,7 @@ def test_run_fn_trains_and_exports_the_contract(tmp_path, fit_calls,
   assert all(len(row.split('\t')) == _CONFIG['embedding_dim']
              for row in vectors)
   assert os.path.exists(os.path.join(logs, 'projector_config.pbtxt'))
+  assert contract.EXPLAIN_SIGNATURE in tf.saved_model.load(serving).signatures
 
 
 def test_run_fn_with_hashing_exports_no_vocabulary_nor_similar_terms(
@@ -120,6 +121,17 @@ def test_run_fn_with_hashing_exports_no_vocabulary_nor_similar_terms(
   out = loaded.signatures[contract.SERVING_SIGNATURE](
       text=tf.constant(['a great film']))
   assert out[contract.PROBABILITY_OUTPUT_KEY].shape == (1,)
+  # Hashed ids have no names, so `explain` names them from the text.
+  explained = loaded.signatures[contract.EXPLAIN_SIGNATURE](
+      text=tf.constant(['a great film']))
+  terms = set(explained[contract.EXPLAINED_TERM_OUTPUT_KEY].numpy()[0])
+  assert terms - {b''} == {b'a', b'great', b'film', b'a great',
+                           b'great film'}
+  assert float(explained[contract.BIAS_OUTPUT_KEY][0] + explained[
+      contract.CONTRIBUTION_TOTAL_OUTPUT_KEY][0]) == pytest.approx(
+          float(explained[contract.LOGIT_OUTPUT_KEY][0]), abs=1e-5)
+  assert float(explained[contract.PROBABILITY_OUTPUT_KEY][0]) == (
+      pytest.approx(float(out[contract.PROBABILITY_OUTPUT_KEY][0])))
 
 
 def test_run_fn_starts_from_pretrained_vectors_and_can_freeze_them(

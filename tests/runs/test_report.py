@@ -119,6 +119,10 @@ def test_report_is_self_contained_and_its_plots_are_real_images(pushed_run):
   assert 'no previous span to compare with (span 0 is the first)' in page
   assert ('Warm start: no, trained from scratch (no blessed model yet).'
           in page)
+  # The run's own model explains its worst mistakes on the test split.
+  assert '<h2>Why the model got these wrong</h2>' in page
+  assert re.search(r'(Of the 100 test reviews the model misclassified \d+;|'
+                   r'The model misclassified none of the 100 test)', page)
 
 
 def test_a_rerun_on_unchanged_data_is_cached_and_says_why(pushed_run,
