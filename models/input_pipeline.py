@@ -7,7 +7,7 @@ Training reads the raw examples and applies the Transform graph on the fly
 same TransformFeaturesLayer.
 """
 
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -29,14 +29,20 @@ def _raw_dataset(file_pattern: List[str], data_accessor, raw_schema,
 
 def transformed_dataset(file_pattern, data_accessor,
                         tf_transform_output: tft.TFTransformOutput,
-                        batch_size: int, shuffle_seed: Optional[int]
+                        batch_size: int, shuffle_seed: Optional[int],
+                        classes: Optional[Sequence[str]] = None
                         ) -> tf.data.Dataset:
-  """(features, targets) batches; transformed once, then cached in memory."""
+  """(features, targets) batches; transformed once, then cached in memory.
+
+  With a table's `classes` the targets are the class index and, with a
+  target column, the target as it is (models/model.py's table model)."""
   tft_layer = tf_transform_output.transform_features_layer()
 
   def transform(raw):
     transformed = tft_layer(raw)
     features = model_interface.model_inputs(transformed)
+    if classes:
+      return features, table_targets(transformed)
     targets = {
         contract.PROBABILITY_OUTPUT_KEY:
             tf.cast(transformed[contract.LABEL_KEY], tf.float32),
@@ -53,6 +59,14 @@ def transformed_dataset(file_pattern, data_accessor,
     dataset = dataset.shuffle(50_000, seed=shuffle_seed,
                               reshuffle_each_iteration=True)
   return dataset.ragged_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def table_targets(transformed: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+  targets = {contract.PROBABILITIES_OUTPUT_KEY: transformed[contract.LABEL_KEY]}
+  if contract.RATING_KEY in transformed:
+    targets[model_interface.RATING_SCALED] = tf.cast(
+        transformed[contract.RATING_KEY], tf.float32)
+  return targets
 
 
 def read_raw_texts(file_pattern: List[str], limit: int) -> List[str]:
