@@ -25,6 +25,10 @@ TRAIN_SPLIT = 'train'
 EVAL_SPLIT = 'eval'
 TEST_SPLIT = 'test'
 
+# The pipeline's ExampleGen, by what the data is: the IMDB layout or a table.
+# Its node id is how the run summary and report find the examples.
+EXAMPLE_GEN_IDS = ('ImdbExampleGen', 'TableExampleGen')
+
 # --- Transformed features, outputs of `preprocessing_fn`.
 # int64, ragged [batch, (n-grams)]: the distinct n-gram ids of a review.
 TOKEN_IDS_KEY = 'token_ids'
