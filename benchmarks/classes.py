@@ -85,11 +85,14 @@ def _features(transform_uri: str, texts: List[bytes], num_ids: int):
   import tensorflow as tf
   import tensorflow_transform as tft
   from scipy import sparse
-  layer = tft.TFTransformOutput(transform_uri).transform_features_layer()
+  output = tft.TFTransformOutput(transform_uri)
+  layer = output.transform_features_layer()
+  # The inferred schema gives each text the shape [1].
+  shape = [-1] + list(output.raw_feature_spec()[contract.TEXT_KEY].shape)
   rows, cols = [], []
   for start in range(0, len(texts), 512):
-    ids = layer({contract.TEXT_KEY: tf.constant(texts[start:start + 512])})[
-        contract.TOKEN_IDS_KEY]
+    batch = tf.reshape(tf.constant(texts[start:start + 512]), shape)
+    ids = layer({contract.TEXT_KEY: batch})[contract.TOKEN_IDS_KEY]
     rows.append(ids.value_rowids().numpy() + start)
     cols.append(ids.values.numpy())
   rows, cols = np.concatenate(rows), np.concatenate(cols)

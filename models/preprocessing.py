@@ -153,12 +153,14 @@ def nb_log_count_ratios(ids: tf.RaggedTensor, labels: tf.Tensor,
 
 def class_index(labels: tf.Tensor, classes: Sequence[str]) -> tf.Tensor:
   """A table's class names -> their int64 index in `classes` (-1: unknown;
-  ExampleGen lets none through)."""
-  table = tf.lookup.StaticHashTable(
-      tf.lookup.KeyValueTensorInitializer(
-          tf.constant(list(classes)),
-          tf.range(len(classes), dtype=tf.int64)), default_value=-1)
-  return table.lookup(labels)
+  ExampleGen lets none through). By comparison with the few names rather
+  than a lookup table: the graph's only string lookup stays the vocabulary's
+  (runs/transform_tokenizer.py finds the tokenizer by it)."""
+  matches = tf.equal(labels[:, tf.newaxis], tf.constant(list(classes)))
+  return tf.where(tf.reduce_any(matches, axis=1),
+                  tf.argmax(tf.cast(matches, tf.int64), axis=1,
+                            output_type=tf.int64),
+                  tf.constant(-1, tf.int64))
 
 
 def nb_one_vs_rest_ratios(ids: tf.RaggedTensor, labels: tf.Tensor,

@@ -66,6 +66,10 @@ class ServingModule(tf.Module):
               [None], tf.string, name=contract.SERVING_INPUT_KEY)])
 
   def _model_inputs(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
+    # As the raw schema shapes it: a scalar per review (the curated schema),
+    # or one value in a list (SchemaGen's inferred shape, [1]).
+    text = tf.reshape(
+        text, [-1] + list(self._example_spec[contract.TEXT_KEY].shape))
     return model_interface.model_inputs(
         self.tft_layer({contract.TEXT_KEY: text}))
 

@@ -73,7 +73,7 @@ def test_table_eval_config_has_the_multi_class_metrics_gated_on_accuracy():
       contract.PROBABILITIES_OUTPUT_KEY: contract.LABEL_KEY}
   assert list(spec.preprocessing_function_names) == [
       contract.TRANSFORM_SIGNATURE]  # the label TFMA reads is the index
-  overall, per_class, macro = eval_config.metrics_specs
+  overall, per_class = eval_config.metrics_specs
   accuracy = next(m for m in overall.metrics
                   if m.class_name == 'SparseCategoricalAccuracy')
   [per_slice] = accuracy.per_slice_thresholds
@@ -81,9 +81,10 @@ def test_table_eval_config_has_the_multi_class_metrics_gated_on_accuracy():
   assert 'MultiClassConfusionMatrixPlot' in [m.class_name
                                              for m in overall.metrics]
   assert list(per_class.binarize.class_ids.values) == [0, 1, 2]
-  assert {m.class_name for m in per_class.metrics} == {'Precision', 'Recall'}
-  assert macro.aggregate.macro_average
-  assert dict(macro.aggregate.class_weights) == {0: 1.0, 1: 1.0, 2: 1.0}
+  assert {m.class_name for m in per_class.metrics} == {
+      'Precision', 'Recall', 'F1Score'}
+  # A class is predicted when it is the most probable, as `label` says.
+  assert {json.loads(m.config)['top_k'] for m in per_class.metrics} == {1}
   with_target = imdb_pipeline.make_eval_config(config, ['a', 'b'],
                                                has_target=True)
   assert list(with_target.metrics_specs[-1].output_names) == [

@@ -73,12 +73,19 @@ def test_tfma_measured_the_multi_class_metrics(table_run):
   metrics = evaluation.overall_metrics(artifact.uri)
   accuracy = metrics['probabilities/sparse_categorical_accuracy']
   assert accuracy > 0.8
+  f1_scores = []
   for class_id in range(3):
-    assert f'probabilities/classId:{class_id}/precision' in metrics
-    assert f'probabilities/classId:{class_id}/recall' in metrics
-  assert 0 < metrics['probabilities/macro_f1_score'] <= 1
-  for name in ('sparse_categorical_accuracy', 'macro_f1_score'):
+    prefix = f'probabilities/classId:{class_id} topK:1/'
+    assert 0 <= metrics[prefix + 'precision'] <= 1
+    assert 0 <= metrics[prefix + 'recall'] <= 1
+    f1_scores.append(metrics[prefix + 'f1_score'])
+  assert metrics['probabilities/macro_f1_score'] == pytest.approx(
+      sum(f1_scores) / 3)
+  for name in ('probabilities/sparse_categorical_accuracy',
+               'probabilities/macro_f1_score',
+               'probabilities/classId:2 topK:1/recall'):
     assert name in run.stdout
+  assert 'Blessed: yes' in run.stdout
 
 
 def test_the_report_shows_the_classes(table_run):
