@@ -9,7 +9,9 @@ In training whole n-grams are dropped at random (`token_dropout`). Two dense
 heads read the review vector: `probability`, a sigmoid P(positive) trained
 with binary cross-entropy, and the star rating, a linear head trained with a
 Huber loss on the rating rescaled to about -1..1 (weighted by
-`rating_loss_weight`) and served as stars clipped to 1..10. LazyAdam trains
+`rating_loss_weight`) and served as stars clipped to 1..10. A table's model (the users' own
+data, two or more classes) has a softmax head `probabilities` instead, and
+the regression head only with a target column. LazyAdam trains
 it, updating only the embedding rows a batch touches. The embedding table
 starts random, from pretrained word vectors, or from the latest blessed
 model's weights (warm start).
