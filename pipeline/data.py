@@ -48,6 +48,11 @@ class DataSourceError(ValueError):
   """The data location is missing or not in the official layout."""
 
 
+# A table that cannot be used (a row, a column, the classes): raised when the
+# pipeline is built, which reads every row, and by TableExampleGen.
+TableDataError = formats.TableDataError
+
+
 # `span-<N>`: TFX replaces `{SPAN}` in an input pattern with the span number.
 SPAN_PREFIX = 'span-'
 _SPAN_ENTRY = re.compile(r'^span-(\d+)(\.tar\.gz|\.tgz)?$')

@@ -3,9 +3,13 @@
 check on the class distribution. Built, not run."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
+from helpers import imdb_data
 from helpers import table_data
 import contract
 from components.table_example_gen.formats import TableDataError
@@ -105,3 +109,16 @@ def test_the_drift_check_compares_the_class_distribution():
   assert len(imdb_pipeline.make_drift_checks(
       config).feature_pair_validations) == 2
   assert not imdb_pipeline.make_drift_config(config).ListFields()
+
+
+def test_make_run_on_a_bad_table_says_where_and_exits_2(tmp_path):
+  path = tmp_path / 'bad.csv'
+  path.write_text('text,label\nfine,a\n"",b\n', encoding='utf-8')
+  env = dict(os.environ, OUTPUT_DIR=str(tmp_path / 'out'))
+  env.pop('IMDB_DATA', None)
+  result = subprocess.run(
+      [sys.executable, os.path.join(imdb_data.PROJECT_ROOT, 'local_runner.py'),
+       '--data', str(path)], env=env, capture_output=True, text=True,
+      timeout=600, check=False)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert f"error: {path}:3: column 'text': empty text" in result.stderr
