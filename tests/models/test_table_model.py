@@ -153,3 +153,41 @@ def test_two_table_classes_keep_the_binary_outputs(tmp_path):
   np.testing.assert_allclose(
       out[contract.PROBABILITY_OUTPUT_KEY].numpy(),
       out[contract.PROBABILITIES_OUTPUT_KEY].numpy()[:, 1])
+
+
+def test_a_target_column_adds_the_regression_head(tmp_path):
+  table = table_data.generated_rows(30, seed=6, target=True)
+  config = {**_CONFIG, contract.LABEL_CLASSES_KEY: CLASSES}
+  spec = {**transform_util.TABLE_FEATURE_SPEC,
+          'rating': tf.io.FixedLenFeature([], tf.float32)}
+  raw = [dict(row, rating=r['score']) for row, r in zip(_raw(table), table)]
+  fn_args = _fn_args(tmp_path, table, CLASSES)
+  # The same Transform graph, with the target among its raw features.
+  transform_util.analyze_and_transform(raw[:-20], config,
+                                       str(tmp_path / 'transform_target'),
+                                       spec)
+  parsed = [table_rows.Row('t', 'train', r['text'].encode(), r['label'],
+                           target=r['score']) for r in table]
+  examples_uri = str(tmp_path / 'examples_target')
+  examples = standard_artifacts.Examples()
+  examples.uri = examples_uri
+  examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
+  fn_args.train_files = [_write_split(examples_uri, 'train', parsed[:-20])]
+  fn_args.eval_files = [_write_split(examples_uri, 'eval', parsed[-20:])]
+  fn_args.transform_output = str(tmp_path / 'transform_target')
+  fn_args.data_accessor = fn_args_utils.DataAccessor(
+      tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact(
+          [examples], []),
+      record_batch_factory=None, data_view_decode_fn=None)
+  model_lib.run_fn(fn_args)
+  serve = tf.saved_model.load(fn_args.serving_model_dir).signatures[
+      contract.SERVING_SIGNATURE]
+  out = serve(text=tf.constant([r['text'] for r in table[-20:]]))
+  assert set(out) == {contract.LABEL_OUTPUT_KEY,
+                      contract.PROBABILITIES_OUTPUT_KEY,
+                      contract.RATING_OUTPUT_KEY}
+  # The target is learnt as it is (no 1-10 star scale): score ~ class * 3.
+  predicted = out[contract.RATING_OUTPUT_KEY].numpy()
+  truth = np.array([r['score'] for r in table[-20:]])
+  assert np.mean(np.abs(predicted - truth)) < np.mean(np.abs(truth -
+                                                            truth.mean()))
