@@ -139,9 +139,9 @@ def format_table(result) -> str:
   lines = [f'Four star classes of {result["data"]} '
            f'({result["rows"]["train"]:,} train, {result["rows"]["eval"]:,} '
            f'eval, {result["rows"]["test"]:,} test reviews):',
-           f'  {"model":<34} {"accuracy":>9} {"macro F1":>9}']
+           f'  {"model":<52} {"accuracy":>9} {"macro F1":>9}']
   for name, figures in result['models'].items():
-    lines.append(f'  {name:<34} {figures["accuracy"]:>9.4f} '
+    lines.append(f'  {name:<52} {figures["accuracy"]:>9.4f} '
                  f'{figures["macro_f1"]:>9.4f}')
   lines.append(f'  pipeline wall time {result["wall_seconds"]:.0f} s, peak '
                f'RSS {result["peak_gb"]:.2f} GB')

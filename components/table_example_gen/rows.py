@@ -152,12 +152,19 @@ def count_classes(rows: Iterable[Row]) -> ClassCounts:
   return counts
 
 
+def _source_order(source: str) -> Tuple[str, int]:
+  """'file:line' in file order (line 10 after line 9)."""
+  path, _, line = source.rpartition(':')
+  return path, int(line) if line.isdigit() else 0
+
+
 def merge_counts(parts: Iterable[ClassCounts]) -> ClassCounts:
   merged: ClassCounts = {}
   for part in parts:
     for key, (count, first) in part.items():
       total, earliest = merged.get(key, (0, first))
-      merged[key] = (total + count, min(earliest, first))
+      merged[key] = (total + count,
+                     min(earliest, first, key=_source_order))
   return merged
 
 

@@ -254,3 +254,9 @@ def test_component_records_columns_and_classes():
   config = json.loads(gen.exec_properties[executor.TABLE_CONFIG_KEY])
   assert config['classes'] == ['a', 'b']
   assert rows.TableColumns.from_json_dict(config['columns']).target == 'score'
+
+
+def test_merged_counts_name_the_first_row_in_file_order():
+  merged = rows.merge_counts([{('test', 'c'): (1, 'f.csv:10')},
+                              {('test', 'c'): (2, 'f.csv:9')}])
+  assert merged == {('test', 'c'): (3, 'f.csv:9')}
