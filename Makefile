@@ -24,7 +24,7 @@ SERVE_PORT ?= 8501
 AIRFLOW_VENV ?= .venv-airflow
 
 .PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
-	bench bench-tokenization bench-retraining versions rollback rollforward \
+	bench bench-classes bench-tokenization bench-retraining versions rollback rollforward \
 	tensorboard \
 	airflow-venv airflow-dag-test beam-cluster beam-cluster-stop bench-beam
 
@@ -103,6 +103,11 @@ kubeflow: venv
 # into a fresh outputs/bench/<time>/ (IMDB_DATA, default ../shared/data/...).
 bench: venv
 	$(PY) -m benchmarks.pipeline $(if $(ARGS),-- $(ARGS))
+
+# Four star classes of the real reviews through the table path (a CSV),
+# beside a majority-class and a scikit-learn baseline; outputs/bench-classes/.
+bench-classes: venv
+	$(PY) -m benchmarks.classes $(if $(ARGS),-- $(ARGS))
 
 # Vocabulary vs hashing table, on the examples of the latest `make bench`.
 bench-tokenization: venv

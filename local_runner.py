@@ -117,6 +117,10 @@ def main(argv=None) -> int:
   except run_lock.OutputDirectoryBusy as e:
     print(f'error: {e}', file=sys.stderr)
     return 3
+  except data.TableDataError as e:
+    # A table's rows are read and checked as the pipeline is built.
+    print(f'error: {e}', file=sys.stderr)
+    return 2
   return 0
 
 

@@ -65,10 +65,15 @@ def run_pipeline(data: str, output_dir: str, extra_args: Sequence[str],
   return seconds, peak_gb
 
 
-def examples_uri(pipeline_root: str) -> str:
+def examples_uri(pipeline_root: str,
+                 example_gen: str = 'ImdbExampleGen') -> str:
   """The one Examples artifact of a fresh benchmark run."""
-  [uri] = glob.glob(os.path.join(pipeline_root, 'ImdbExampleGen', 'examples',
-                                 '*'))
+  return artifact_uri(pipeline_root, example_gen, 'examples')
+
+
+def artifact_uri(pipeline_root: str, component: str, output: str) -> str:
+  """The one artifact of a component's output in a fresh benchmark run."""
+  [uri] = glob.glob(os.path.join(pipeline_root, component, output, '*'))
   return uri
 
 

@@ -11,8 +11,12 @@ import os
 
 # --- Raw features, as ExampleGen writes them and the curated schema declares.
 TEXT_KEY = 'text'  # bytes: the review as written, markup included
-LABEL_KEY = 'label'  # int64: 1 = positive, 0 = negative
-RATING_KEY = 'rating'  # int64: star rating 1-10 from the file name
+# IMDB: int64, 1 = positive, 0 = negative. A table: bytes, the class name;
+# the Transform graph turns it into the int64 index among LABEL_CLASSES_KEY.
+LABEL_KEY = 'label'
+# IMDB: int64, the star rating 1-10 from the file name. A table: float, the
+# optional numeric target (--target-column).
+RATING_KEY = 'rating'
 REVIEW_ID_KEY = 'review_id'  # bytes: '<split>/<pos|neg>/<id>', unique per dataset
 
 # Split names ExampleGen writes. `eval` is carved out of the dataset's train/
@@ -20,6 +24,10 @@ REVIEW_ID_KEY = 'review_id'  # bytes: '<split>/<pos|neg>/<id>', unique per datas
 TRAIN_SPLIT = 'train'
 EVAL_SPLIT = 'eval'
 TEST_SPLIT = 'test'
+
+# The pipeline's ExampleGen, by what the data is: the IMDB layout or a table.
+# Its node id is how the run summary and report find the examples.
+EXAMPLE_GEN_IDS = ('ImdbExampleGen', 'TableExampleGen')
 
 # --- Transformed features, outputs of `preprocessing_fn`.
 # int64, ragged [batch, (n-grams)]: the distinct n-gram ids of a review.
@@ -67,6 +75,17 @@ PROBABILITY_OUTPUT_KEY = 'probability'  # float32 [batch], P(positive)
 LABEL_OUTPUT_KEY = 'label'  # string [batch], one of LABEL_NAMES
 RATING_OUTPUT_KEY = 'rating'  # float32 [batch], predicted stars, 1-10
 LABEL_NAMES = ('negative', 'positive')  # index = label value
+# A table's classes (more than two): one probability per class, float32
+# [batch, classes], in the order of the model's CLASSES_FILE. With two, the
+# served outputs are `probability` (of the second class) and `label`, as for
+# IMDB, plus `probabilities`.
+PROBABILITIES_OUTPUT_KEY = 'probabilities'
+# In the module files' custom_config: a table's sorted class names, read from
+# the data when the pipeline is built.
+LABEL_CLASSES_KEY = 'label_classes'
+# The class names of a table model, one a line, in the order of
+# `probabilities` (an asset of the SavedModel, under assets/).
+CLASSES_FILE = 'label_classes.txt'
 MIN_RATING, MAX_RATING = 1, 10
 
 # `similar_terms` (vocabulary models only): raw text in, the review's nearest

@@ -18,11 +18,31 @@ BASELINE = tfma.BASELINE_KEY
 MetricsBySlice = Dict[Tuple, Dict[str, float]]
 
 
+# A multi-class output's per-class F1 scores (TFMA, one class against the
+# rest, sub keys `classId:<i>`) are averaged into this, its macro F1.
+MACRO_F1 = 'macro_f1_score'
+_CLASS_F1 = 'f1_score'
+
+
 def metric_name(output_name: str, sub_key: str, name: str) -> str:
   """A metric's display name; the output and sub key (class, top-k) are
   prefixed only when the evaluation has them, e.g. `rating/mean_absolute_error`.
   """
   return '/'.join(part for part in (output_name, sub_key, name) if part)
+
+
+def _macro_f1(metrics_by_output: Dict[str, Any]) -> Dict[str, float]:
+  """{'<output>/macro_f1_score': mean} of each output with per-class F1s."""
+  found = {}
+  for output_name, sub_keys in metrics_by_output.items():
+    scores = [float(metrics[_CLASS_F1]['doubleValue'])
+              for sub_key, metrics in sub_keys.items()
+              if sub_key.startswith('classId:') and 'doubleValue' in
+              metrics.get(_CLASS_F1, {})]
+    if scores:
+      found[metric_name(output_name, '', MACRO_F1)] = sum(scores) / len(
+          scores)
+  return found
 
 
 def model_names(evaluation_uri: str) -> List[str]:
@@ -56,6 +76,7 @@ def slice_metrics(eval_result: Any) -> MetricsBySlice:
           if 'doubleValue' in value and not name.endswith('_diff'):
             values[metric_name(output_name, sub_key, name)] = float(
                 value['doubleValue'])
+    values.update(_macro_f1(metrics_by_output))
     by_slice[tuple(slice_key)] = values
   return by_slice
 

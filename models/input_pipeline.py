@@ -11,7 +11,7 @@ about 4 KB per review).
 """
 
 import os
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -75,14 +75,21 @@ def _parse_function(element_spec):
 def transformed_dataset(file_pattern, data_accessor,
                         tf_transform_output: tft.TFTransformOutput,
                         batch_size: int, shuffle_seed: Optional[int],
-                        cache_dir: str) -> tf.data.Dataset:
+                        cache_dir: str,
+                        classes: Optional[Sequence[str]] = None
+                        ) -> tf.data.Dataset:
   """(features, targets) batches: transformed once into `cache_dir` (local
-  scratch space, deleted by the caller), then read back from there."""
+  scratch space, deleted by the caller), then read back from there.
+
+  With a table's `classes` the targets are the class index and, with a
+  target column, the target as it is (models/model.py's table model)."""
   tft_layer = tf_transform_output.transform_features_layer()
 
   def transform(raw):
     transformed = tft_layer(raw)
     features = model_interface.model_inputs(transformed)
+    if classes:
+      return features, table_targets(transformed)
     targets = {
         contract.PROBABILITY_OUTPUT_KEY:
             tf.cast(transformed[contract.LABEL_KEY], tf.float32),
@@ -122,6 +129,14 @@ def saved_and_shuffled(examples: tf.data.Dataset, cache_dir: str,
     dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed,
                               reshuffle_each_iteration=True)
   return dataset
+
+
+def table_targets(transformed: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+  targets = {contract.PROBABILITIES_OUTPUT_KEY: transformed[contract.LABEL_KEY]}
+  if contract.RATING_KEY in transformed:
+    targets[model_interface.RATING_SCALED] = tf.cast(
+        transformed[contract.RATING_KEY], tf.float32)
+  return targets
 
 
 def read_raw_texts(file_pattern: List[str], limit: int) -> List[str]:

@@ -9,7 +9,9 @@ In training whole n-grams are dropped at random (`token_dropout`). Two dense
 heads read the review vector: `probability`, a sigmoid P(positive) trained
 with binary cross-entropy, and the star rating, a linear head trained with a
 Huber loss on the rating rescaled to about -1..1 (weighted by
-`rating_loss_weight`) and served as stars clipped to 1..10. LazyAdam trains
+`rating_loss_weight`) and served as stars clipped to 1..10. A table's model (the users' own
+data, two or more classes) has a softmax head `probabilities` instead, and
+the regression head only with a target column. LazyAdam trains
 it, updating only the embedding rows a batch touches. The embedding table
 starts random, from pretrained word vectors, or from the latest blessed
 model's weights (warm start).
@@ -26,7 +28,7 @@ package.
 import math
 import os
 import tempfile
-from typing import Any
+from typing import Any, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -42,6 +44,7 @@ from models import serving_export
 from models import term_vectors
 from models import warm_start
 from models.settings import hyperparameters
+from models.settings import label_classes
 from models.settings import vocabulary_settings
 
 def _ragged_input(name: str, dtype: tf.DType) -> tf.keras.Input:
@@ -51,13 +54,24 @@ def _ragged_input(name: str, dtype: tf.DType) -> tf.keras.Input:
 def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
                 learning_rate: float, rating_loss_weight: float,
                 embeddings_initializer: Any = 'uniform',
-                trainable_embeddings: bool = True) -> tf.keras.Model:
+                trainable_embeddings: bool = True,
+                num_classes: Optional[int] = None,
+                has_rating: bool = True) -> tf.keras.Model:
   """NB-weighted bag of n-gram embeddings -> P(positive) and star rating.
 
   Two heads on the same review vector: `probability` (sigmoid) and `rating`
   (regression on the 1-10 star scale, learnt as (rating - 5.5) / 4.5 so that
   its loss is on the scale of the sentiment loss).
+
+  A table's model (`num_classes`, two or more) has a softmax head
+  `probabilities` instead, and the regression head only with a target
+  column (`has_rating`), learnt on the target as it is.
   """
+  if num_classes:
+    return _build_table_model(num_ids, embedding_dim, token_dropout,
+                              learning_rate, rating_loss_weight,
+                              embeddings_initializer, trainable_embeddings,
+                              num_classes, has_rating)
   token_ids = _ragged_input(contract.TOKEN_IDS_KEY, tf.int64)
   token_weights = _ragged_input(contract.TOKEN_WEIGHTS_KEY, tf.float32)
   review_vector = model_layers.NaiveBayesEmbeddingBag(
@@ -87,30 +101,80 @@ def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
   return model
 
 
+def _build_table_model(num_ids: int, embedding_dim: int, token_dropout: float,
+                       learning_rate: float, rating_loss_weight: float,
+                       embeddings_initializer: Any, trainable_embeddings: bool,
+                       num_classes: int, has_rating: bool) -> tf.keras.Model:
+  """The same review vector; a softmax over the classes, and the target's
+  regression head if there is a target."""
+  token_ids = _ragged_input(contract.TOKEN_IDS_KEY, tf.int64)
+  token_weights = _ragged_input(contract.TOKEN_WEIGHTS_KEY, tf.float32)
+  review_vector = model_layers.NaiveBayesEmbeddingBag(
+      num_ids, embedding_dim, token_dropout,
+      embeddings_initializer=embeddings_initializer,
+      trainable_embeddings=trainable_embeddings,
+      name=model_interface.EMBEDDING_LAYER)(token_ids, token_weights)
+  outputs = {contract.PROBABILITIES_OUTPUT_KEY: tf.keras.layers.Dense(
+      num_classes, activation='softmax',
+      name=contract.PROBABILITIES_OUTPUT_KEY)(review_vector)}
+  losses = {contract.PROBABILITIES_OUTPUT_KEY:
+                'sparse_categorical_crossentropy'}
+  loss_weights = {contract.PROBABILITIES_OUTPUT_KEY: 1.0}
+  if has_rating:
+    outputs[model_interface.RATING_SCALED] = tf.keras.layers.Dense(
+        1, name=model_interface.RATING_SCALED)(review_vector)
+    losses[model_interface.RATING_SCALED] = tf.keras.losses.Huber()
+    loss_weights[model_interface.RATING_SCALED] = rating_loss_weight
+  model = tf.keras.Model(
+      inputs={contract.TOKEN_IDS_KEY: token_ids,
+              contract.TOKEN_WEIGHTS_KEY: token_weights},
+      outputs=outputs)
+  model.compile(
+      optimizer=model_layers.LazyAdam(learning_rate),
+      loss=losses, loss_weights=loss_weights,
+      metrics={contract.PROBABILITIES_OUTPUT_KEY: [
+          tf.keras.metrics.SparseCategoricalAccuracy(name='accuracy')]})
+  return model
+
+
+def early_stopping_monitor(model: tf.keras.Model) -> str:
+  """The eval loss of the class head, which is what the Evaluator gates on
+  (Keras names a single output's loss plain `loss`)."""
+  if len(model.outputs) == 1:
+    return 'val_loss'
+  head = (contract.PROBABILITIES_OUTPUT_KEY
+          if contract.PROBABILITIES_OUTPUT_KEY in model.output_names
+          else contract.PROBABILITY_OUTPUT_KEY)
+  return f'val_{head}_loss'
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
   """TFX Trainer entry point."""
   params = hyperparameters(fn_args.custom_config)
   tokenization = vocabulary_settings(fn_args.custom_config)
   tf.keras.utils.set_random_seed(params['seed'])
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+  classes = label_classes(fn_args.custom_config)
+  has_rating = (contract.RATING_KEY
+                in tf_transform_output.transformed_feature_spec())
 
   # Local scratch space for the transformed examples, removed on the way out.
   with tempfile.TemporaryDirectory(prefix='transformed-') as scratch:
     _train_and_export(fn_args, params, tokenization, tf_transform_output,
-                      scratch)
+                      classes, has_rating, scratch)
 
 
 def _train_and_export(fn_args: tfx.components.FnArgs, params, tokenization,
                       tf_transform_output: tft.TFTransformOutput,
-                      scratch: str) -> None:
+                      classes, has_rating: bool, scratch: str) -> None:
   train_dataset = input_pipeline.transformed_dataset(
       fn_args.train_files, fn_args.data_accessor, tf_transform_output,
       params['batch_size'], shuffle_seed=params['seed'],
-      cache_dir=os.path.join(scratch, 'train'))
+      cache_dir=os.path.join(scratch, 'train'), classes=classes)
   eval_dataset = input_pipeline.transformed_dataset(
       fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
       params['batch_size'], shuffle_seed=None,
-      cache_dir=os.path.join(scratch, 'eval'))
+      cache_dir=os.path.join(scratch, 'eval'), classes=classes)
 
   vocabulary_file = vocabulary = None
   if tokenization['tokenization'] == contract.HASHING:
@@ -129,10 +193,13 @@ def _train_and_export(fn_args: tfx.components.FnArgs, params, tokenization,
       params['learning_rate'], params['rating_loss_weight'],
       embeddings_initializer=initializer,
       trainable_embeddings=(not params['pretrained_embeddings']
-                            or params['train_pretrained_embeddings']))
+                            or params['train_pretrained_embeddings']),
+      num_classes=len(classes) if classes else None, has_rating=has_rating)
   model.summary(print_fn=logging.info)
   record = warm_start.training_record(tokenization, vocabulary_file, num_ids,
                                       embedding_dim)
+  if classes:
+    record[contract.LABEL_CLASSES_KEY] = classes
   started = warm_start.warm_start(model, fn_args.base_model, record,
                                   params['warm_start'])
   logging.info('Warm start: %s (%s).',
@@ -156,7 +223,7 @@ def _train_and_export(fn_args: tfx.components.FnArgs, params, tokenization,
           # Early stopping watches the sentiment head, which is what the
           # Evaluator gates on; the rating head only rides along.
           tf.keras.callbacks.EarlyStopping(
-              monitor=f'val_{contract.PROBABILITY_OUTPUT_KEY}_loss',
+              monitor=early_stopping_monitor(model),
               patience=params['early_stopping_patience'],
               restore_best_weights=True),
           tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
@@ -177,6 +244,6 @@ def _train_and_export(fn_args: tfx.components.FnArgs, params, tokenization,
       model, tf_transform_output, fn_args.serving_model_dir, vocabulary_file,
       term_ratios, input_pipeline.read_raw_texts(
           fn_args.eval_files, contract.NUM_VERIFICATION_SAMPLES),
-      tokenization)
+      tokenization, classes=classes)
   warm_start.write_training_file(fn_args.serving_model_dir,
                                  {**record, **started})

@@ -6,13 +6,14 @@ no tensorflow_text ops, no py_func. The helpers are plain TF functions and are
 unit-tested without a pipeline.
 """
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
 import contract
 from models import vocabulary
+from models.settings import label_classes
 from models.settings import vocabulary_settings
 
 # RE2 patterns, applied in order by `normalize_text`.
@@ -157,6 +158,54 @@ def nb_log_count_ratios(ids: tf.RaggedTensor, labels: tf.Tensor,
           positive_norm, negative_norm, smoothing), ids)
 
 
+def class_index(labels: tf.Tensor, classes: Sequence[str]) -> tf.Tensor:
+  """A table's class names -> their int64 index in `classes` (-1: unknown;
+  ExampleGen lets none through). By comparison with the few names rather
+  than a lookup table: the graph's only string lookup stays the vocabulary's
+  (runs/transform_tokenizer.py finds the tokenizer by it)."""
+  matches = tf.equal(labels[:, tf.newaxis], tf.constant(list(classes)))
+  return tf.where(tf.reduce_any(matches, axis=1),
+                  tf.argmax(tf.cast(matches, tf.int64), axis=1,
+                            output_type=tf.int64),
+                  tf.constant(-1, tf.int64))
+
+
+def nb_one_vs_rest_ratios(ids: tf.RaggedTensor, labels: tf.Tensor,
+                          num_classes: int, num_ids: int, smoothing: float
+                          ) -> tf.RaggedTensor:
+  """tf.Transform analyzers: each id's naive-Bayes log-count ratio per class,
+  one class against all the others, as one weight per id.
+
+  With two classes the weight is the second class's ratio, the signed ratio
+  `nb_log_count_ratios` gives (its `positive` is class 1). With more, it is
+  the largest of the classes' ratios: how strongly the n-gram points to the
+  class it favours most; which class that is, the embedding learns.
+  """
+  # Per (class, id) document counts, as one flat segment sum per batch.
+  keys = tf.gather(labels, ids.value_rowids()) * num_ids + ids.values
+  batch_counts = tf.math.unsorted_segment_sum(
+      tf.ones_like(ids.values, tf.float32), keys, num_classes * num_ids)
+  counts = tft.sum(tf.reshape(batch_counts, [1, num_classes, num_ids]),
+                   reduce_instance_dims=False)  # [num_classes, num_ids]
+  # The smoothed totals of each class: its (review, id) pairs.
+  norms = tft.sum(tf.math.unsorted_segment_sum(
+      tf.cast(ids.row_lengths(), tf.float32), labels, num_classes)[tf.newaxis],
+                  reduce_instance_dims=False)  # [num_classes]
+  smoothing_total = smoothing * num_ids
+  rest_counts = tf.reduce_sum(counts, axis=0, keepdims=True) - counts
+  rest_norms = tf.reduce_sum(norms) - norms
+
+  def weight(flat_ids):
+    ratios = log_count_ratio(
+        tf.gather(counts, flat_ids, axis=1),
+        tf.gather(rest_counts, flat_ids, axis=1),
+        (norms + smoothing_total)[:, tf.newaxis],
+        (rest_norms + smoothing_total)[:, tf.newaxis], smoothing)
+    return ratios[1] if num_classes == 2 else tf.reduce_max(ratios, axis=0)
+
+  return tf.ragged.map_flat_values(weight, ids)
+
+
 def preprocessing_fn(inputs: Dict[str, Any],
                      custom_config: Optional[Dict[str, Any]] = None
                      ) -> Dict[str, Any]:
@@ -173,13 +222,21 @@ def preprocessing_fn(inputs: Dict[str, Any],
   ids, num_ids = term_ids(ngrams(kept_words, settings['ngram_max']), settings)
   ids = unique_per_row(ids, num_ids)
   labels = tf.reshape(inputs[contract.LABEL_KEY], [-1])
+  classes = label_classes(custom_config)
+  if classes:
+    # A table: class names in, their indexes out (the label TFMA reads).
+    labels = class_index(labels, classes)
+    weights = nb_one_vs_rest_ratios(ids, labels, len(classes), num_ids,
+                                    settings['nb_smoothing'])
+  else:
+    weights = nb_log_count_ratios(ids, labels, num_ids,
+                                  settings['nb_smoothing'])
   outputs = {
       contract.TOKEN_IDS_KEY: ids,
-      contract.TOKEN_WEIGHTS_KEY: nb_log_count_ratios(
-          ids, labels, num_ids, settings['nb_smoothing']),
+      contract.TOKEN_WEIGHTS_KEY: weights,
       contract.LENGTH_BUCKET_KEY: length_bucket(words),
+      contract.LABEL_KEY: labels,
   }
-  for key in (contract.LABEL_KEY, contract.RATING_KEY):
-    if key in inputs:
-      outputs[key] = tf.reshape(inputs[key], [-1])
+  if contract.RATING_KEY in inputs:
+    outputs[contract.RATING_KEY] = tf.reshape(inputs[contract.RATING_KEY], [-1])
   return outputs

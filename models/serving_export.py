@@ -4,7 +4,8 @@ samples)."""
 
 import json
 import os
-from typing import Any, Dict, List, Optional
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -28,12 +29,20 @@ class ServingModule(tf.Module):
                tf_transform_output: tft.TFTransformOutput,
                vocabulary_file: Optional[str] = None,
                term_ratios: Optional[np.ndarray] = None,
-               tokenization: Optional[Dict[str, Any]] = None):
+               tokenization: Optional[Dict[str, Any]] = None,
+               classes: Optional[Sequence[str]] = None):
     """`vocabulary_file` (the Transform vocabulary, one term a line) and the
     terms' NB ratios in vocabulary order enable the `similar_terms`
     signature; hashing models have no terms. `tokenization`, the settings
-    the Transform ran with, enables `explain`."""
+    the Transform ran with, enables `explain` (for a model with the binary
+    sigmoid head: a softmax over classes has no single logit to split).
+    `classes`: a table model's sorted class names (None: IMDB's)."""
     super().__init__()
+    self.classes = None
+    if classes:
+      self.classes = tf.constant(list(classes))
+      # The class names travel with the model: assets/label_classes.txt.
+      self.classes_file = tf.saved_model.Asset(write_classes_file(classes))
     # The same layers in an uncompiled twin: saving the trained model itself
     # would also save its optimizer's slots, twice the embedding's size.
     self.model = tf.keras.Model(model.input, model.output)
@@ -59,15 +68,22 @@ class ServingModule(tf.Module):
       self.similar_terms = tf.function(
           self._similar_terms, input_signature=[tf.TensorSpec(
               [None], tf.string, name=contract.SERVING_INPUT_KEY)])
-    if tokenization is not None:
+    if tokenization is not None and contract.PROBABILITY_OUTPUT_KEY in (
+        self.model.output_names):
       self._add_explain(tokenization, vocabulary_file)
 
   def _model_inputs(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
+    # As the raw schema shapes it: a scalar per review (the curated schema),
+    # or one value in a list (SchemaGen's inferred shape, [1]).
+    text = tf.reshape(
+        text, [-1] + list(self._example_spec[contract.TEXT_KEY].shape))
     return model_interface.model_inputs(
         self.tft_layer({contract.TEXT_KEY: text}))
 
   def _predict(self, text: tf.Tensor) -> Dict[str, tf.Tensor]:
     outputs = self.model(self._model_inputs(text))
+    if self.classes is not None:
+      return self._predict_class(outputs)
     probability = tf.reshape(outputs[contract.PROBABILITY_OUTPUT_KEY], [-1])
     rating = model_interface.unscale_rating(
         tf.reshape(outputs[model_interface.RATING_SCALED], [-1]))
@@ -78,6 +94,24 @@ class ServingModule(tf.Module):
             tf.constant(contract.LABEL_NAMES), is_positive),
         contract.RATING_OUTPUT_KEY: rating,
     }
+
+  def _predict_class(self, outputs: Dict[str, tf.Tensor]
+                     ) -> Dict[str, tf.Tensor]:
+    """A table model: the most probable class's name and every class's
+    probability; with two classes also `probability` (of the second), the
+    binary contract IMDB's clients read."""
+    probabilities = outputs[contract.PROBABILITIES_OUTPUT_KEY]
+    predicted = {
+        contract.PROBABILITIES_OUTPUT_KEY: probabilities,
+        contract.LABEL_OUTPUT_KEY: tf.gather(
+            self.classes, tf.argmax(probabilities, axis=1)),
+    }
+    if self.classes.shape[0] == 2:
+      predicted[contract.PROBABILITY_OUTPUT_KEY] = probabilities[:, 1]
+    if model_interface.RATING_SCALED in outputs:
+      predicted[contract.RATING_OUTPUT_KEY] = tf.reshape(
+          outputs[model_interface.RATING_SCALED], [-1])
+    return predicted
 
   @tf.function(input_signature=[tf.TensorSpec(
       [None], tf.string, name=contract.SERVING_INPUT_KEY)])
@@ -96,7 +130,12 @@ class ServingModule(tf.Module):
     """Transformed features of labelled examples; TFMA slices on them."""
     parsed = tf.io.parse_example(examples, self._raw_feature_spec)
     transformed = self.tft_layer(parsed)
-    return {contract.LENGTH_BUCKET_KEY: transformed[contract.LENGTH_BUCKET_KEY]}
+    features = {
+        contract.LENGTH_BUCKET_KEY: transformed[contract.LENGTH_BUCKET_KEY]}
+    if self.classes is not None:
+      # A table's label is a class name; TFMA reads its index from here.
+      features[contract.LABEL_KEY] = transformed[contract.LABEL_KEY]
+    return features
 
   def _similar_terms(self, text):
     """The vocabulary terms whose embeddings are nearest (cosine) to each
@@ -156,15 +195,24 @@ def export_serving_model(model: tf.keras.Model,
                          model_dir: str, vocabulary_file: Optional[str],
                          term_ratios: Optional[np.ndarray],
                          sample_texts: List[str],
-                         tokenization: Optional[Dict[str, Any]] = None
-                         ) -> None:
+                         tokenization: Optional[Dict[str, Any]] = None,
+                         classes: Optional[Sequence[str]] = None) -> None:
   """The SavedModel with its signatures, then its warm-up requests (the
   first four sample texts) and its verification samples (all of them)."""
   module = ServingModule(model, tf_transform_output, vocabulary_file,
-                         term_ratios, tokenization)
+                         term_ratios, tokenization, classes)
   tf.saved_model.save(module, model_dir, signatures=module.signatures())
   write_warmup_requests(model_dir, sample_texts[:4])
   write_verification_samples(model_dir, sample_texts)
+
+
+def write_classes_file(classes: Sequence[str]) -> str:
+  """The class names, one a line, in a new temporary directory: saving the
+  model copies the file into its assets/."""
+  path = os.path.join(tempfile.mkdtemp(), contract.CLASSES_FILE)
+  with tf.io.gfile.GFile(path, 'w') as f:
+    f.write(''.join(f'{name}\n' for name in classes))
+  return path
 
 
 # Where the files beside the SavedModel go is part of the serving directory's

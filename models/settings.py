@@ -5,7 +5,7 @@ passes; the pipeline configuration builds its defaults from here too, without
 importing TensorFlow.
 """
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import contract
 
@@ -88,3 +88,18 @@ def hyperparameters(custom_config: Optional[Mapping[str, Any]]
   config = dict(custom_config or {})
   return {key: _typed(default, config.get(key, default))
           for key, default in DEFAULT_HYPERPARAMETERS.items()}
+
+
+def label_classes(custom_config: Optional[Mapping[str, Any]]
+                  ) -> Optional[List[str]]:
+  """A table's sorted class names from the pipeline's custom_config (the
+  pipeline reads them from the data); None for the IMDB reviews, whose
+  labels are 0/1 already."""
+  classes = (custom_config or {}).get(contract.LABEL_CLASSES_KEY)
+  if not classes:
+    return None
+  classes = [str(c) for c in classes]
+  if len(classes) < 2 or classes != sorted(set(classes)):
+    raise ValueError(f'{contract.LABEL_CLASSES_KEY} must be two or more '
+                     f'distinct sorted class names, got {classes}')
+  return classes

@@ -39,8 +39,10 @@ def warm_start_incompatibility(base: Optional[Dict[str, Any]],
   None when it can."""
   if base is None:
     return f'the base model has no {contract.TRAINING_FILE}'
-  for key in ('tokenization', 'vocabulary_sha256', 'num_ids', 'embedding_dim'):
-    if base.get(key) != current[key]:
+  # A table model's classes too (absent for IMDB): its head is sized by them.
+  for key in ('tokenization', 'vocabulary_sha256', 'num_ids', 'embedding_dim',
+              contract.LABEL_CLASSES_KEY):
+    if base.get(key) != current.get(key):
       if key == 'vocabulary_sha256':
         return 'the vocabulary changed with the new data'
       return f'{key} differs ({base.get(key)} -> {current[key]})'

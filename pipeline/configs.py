@@ -82,15 +82,41 @@ TrainingSettings = _model_group('TrainingSettings',
 class DataSettings:
   path: Optional[str] = setting(
       None, 'IMDB reviews: a directory in the official aclImdb layout, its '
-      '.tar.gz, or a root of span-<N>/ directories or archives. Unset: '
-      'download the official archive.', env='IMDB_DATA', flag='--data',
+      '.tar.gz, or a root of span-<N>/ directories or archives. Or a labelled '
+      'table: a .csv, .jsonl or .parquet file, a glob or a directory of them. '
+      'Unset: download the official archive.', env='IMDB_DATA', flag='--data',
       finish=absolute)
   cache_dir: Optional[str] = setting(
       None, 'Where the downloaded archive is kept.', env='IMDB_CACHE_DIR',
       flag='--data-cache-dir')
   eval_percent: int = setting(
       10, 'Share of train reviews set aside as the eval split, by a hash of '
-      'the review id.')
+      'the review id (of a table: of its rows, by a hash of --id-column or of '
+      'the text).')
+  # A table of the users' own (--data a .csv, .jsonl or .parquet, a glob or
+  # a directory of them): which column is what.
+  text_column: str = setting('text', 'Table data: the column of the text.')
+  label_column: str = setting(
+      'label', 'Table data: the column of the class name (two or more '
+      'classes).')
+  target_column: Optional[str] = setting(
+      None, 'Table data: a numeric column for a second, regression head '
+      '(unset: the model has one head).')
+  split_column: Optional[str] = setting(
+      None, 'Table data: a column saying train, eval or test per row (unset: '
+      'test and eval are carved by a hash).')
+  id_column: Optional[str] = setting(
+      None, 'Table data: a column of row ids, hashed for the splits (unset: '
+      'the text is).')
+  test_percent: int = setting(
+      10, 'Table data without --split-column: share of rows in the test '
+      'split, by the hash.')
+  min_class_examples: int = setting(
+      5, 'Table data: stop if a class has fewer training examples.')
+  schema: Optional[str] = setting(
+      None, 'Table data: a curated schema.pbtxt for the columns (unset: '
+      'SchemaGen infers one). IMDB data always uses pipeline/schema/.',
+      metavar='PATH', finish=absolute)
 
 
 @dataclasses.dataclass

@@ -9,9 +9,14 @@ arrive: subdirectories `span-<N>/`, each laid out as `aclImdb/` is (with
 `train/` and `test/`), or archives `span-<N>.tar.gz` of that. ExampleGen then
 reads them with TFX's span mechanism (`{SPAN}` in its input patterns): each
 run ingests the latest span (or the one `--span` names).
+
+Or it points at the users' own labelled text: a table file (CSV, JSON Lines,
+Parquet, told by its name's ending), a glob of them, or a directory holding
+them; TableExampleGen reads those (components/table_example_gen/).
 """
 
 import dataclasses
+import glob
 import hashlib
 import os
 import posixpath
@@ -21,8 +26,10 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from typing import Optional
 
 from components.imdb_example_gen import layout
+from components.table_example_gen import formats
 import contract
 
 OFFICIAL_ARCHIVE_URL = (
@@ -41,22 +48,62 @@ class DataSourceError(ValueError):
   """The data location is missing or not in the official layout."""
 
 
+# A table that cannot be used (a row, a column, the classes): raised when the
+# pipeline is built, which reads every row, and by TableExampleGen.
+TableDataError = formats.TableDataError
+
+
 # `span-<N>`: TFX replaces `{SPAN}` in an input pattern with the span number.
 SPAN_PREFIX = 'span-'
 _SPAN_ENTRY = re.compile(r'^span-(\d+)(\.tar\.gz|\.tgz)?$')
 
 
+# What the data is: the IMDB reviews' official layout, or a labelled table.
+IMDB_LAYOUT = 'aclImdb'
+TABLE = 'table'
+
+
 @dataclasses.dataclass(frozen=True)
 class DataLocation:
-  """What ImdbExampleGen reads: a base directory and a pattern per split.
+  """What ExampleGen reads: a base directory and a pattern per split.
 
   `spans` says the patterns hold `{SPAN}`: each ExampleGen run reads one span
-  and records its number on the Examples artifact.
+  and records its number on the Examples artifact. A table (`kind` TABLE)
+  has one pattern, its files, as both patterns; ExampleGen splits its rows.
   """
   input_base: str
   train_pattern: str
   test_pattern: str
   spans: bool = False
+  kind: str = IMDB_LAYOUT
+
+  @property
+  def is_table(self) -> bool:
+    return self.kind == TABLE
+
+
+def _table(input_base: str, pattern: str) -> DataLocation:
+  return DataLocation(input_base, pattern, pattern, kind=TABLE)
+
+
+def _table_in_directory(path: str) -> Optional[DataLocation]:
+  """The table files of a directory, as one pattern, or None if it has none."""
+  suffixes = sorted({os.path.splitext(name)[1].lower()
+                     for name in os.listdir(path)
+                     if formats.is_table_path(name)
+                     and os.path.isfile(os.path.join(path, name))})
+  if not suffixes:
+    return None
+  kinds = {formats.SUFFIXES[s] for s in suffixes}
+  if len(kinds) > 1:
+    raise DataSourceError(
+        f'{path}: holds tables of several formats ({", ".join(sorted(kinds))})'
+        '; keep one format per directory or name the files with a glob')
+  if len(suffixes) > 1:
+    raise DataSourceError(
+        f'{path}: table files end in several ways ({", ".join(suffixes)}); '
+        'name them with a glob, e.g. --data "{path}/*.jsonl"')
+  return _table(path, '*' + suffixes[0])
 
 
 def is_uri(path: str) -> bool:
@@ -71,6 +118,16 @@ def locate(path: str) -> DataLocation:
   name the archive or the directory holding train/ and test/ itself, and
   ExampleGen reports what is wrong with it when the pipeline runs.
   """
+  if formats.is_table_path(path):
+    # A table file or a glob of them, local or on object storage: ExampleGen
+    # says what is wrong with it when the pipeline runs.
+    if not is_uri(path):
+      path = os.path.abspath(os.path.expanduser(path))
+    base = posixpath.dirname(path) if is_uri(path) else os.path.dirname(path)
+    name = posixpath.basename(path) if is_uri(path) else os.path.basename(path)
+    if not is_uri(path) and not glob.glob(path):
+      raise DataSourceError(f'{path}: no such file (or nothing matches)')
+    return _table(base, name)
   if is_uri(path):
     if layout.is_archive(path):
       name = posixpath.basename(path)
@@ -85,7 +142,8 @@ def locate(path: str) -> DataLocation:
   if os.path.isfile(path):
     if not layout.is_archive(path):
       raise DataSourceError(
-          f'{path}: not a .tar.gz archive or a directory in the aclImdb layout')
+          f'{path}: not a .tar.gz archive, a table (.csv, .jsonl, .parquet) '
+          'or a directory in the aclImdb layout or of tables')
     name = os.path.basename(path)
     return DataLocation(os.path.dirname(path), name, name)
   for root in (os.path.join(path, 'aclImdb'), path):
@@ -96,9 +154,13 @@ def locate(path: str) -> DataLocation:
         raise DataSourceError(f'{root}: has no {missing[0]}/ directory')
       return DataLocation(root, f'{contract.TRAIN_SPLIT}/*/*.txt',
                           f'{contract.TEST_SPLIT}/*/*.txt')
+  table = _table_in_directory(path)
+  if table:
+    return table
   raise DataSourceError(
-      f'{path}: has neither train/ nor aclImdb/train/; expected the official '
-      'aclImdb layout (train/pos, train/neg, test/pos, test/neg)')
+      f'{path}: has neither train/ nor aclImdb/train/ nor table files; '
+      'expected the official aclImdb layout (train/pos, train/neg, test/pos, '
+      'test/neg) or .csv, .jsonl or .parquet files')
 
 
 def span_entries(root: str) -> dict:

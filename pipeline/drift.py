@@ -5,17 +5,29 @@ from tfx.proto import distribution_validator_pb2
 from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import path_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 import contract
 from pipeline.configs import PipelineConfig
 
 
-def make_drift_config(config: PipelineConfig
+def make_drift_config(config: PipelineConfig, table: bool = False
                       ) -> distribution_validator_pb2.DistributionValidatorConfig:
-  """DistributionValidator's own comparators: none; the checks are the
-  custom validations of `make_drift_checks`, which read as plain thresholds."""
-  del config
-  return distribution_validator_pb2.DistributionValidatorConfig()
+  """DistributionValidator's own comparators: none for IMDB, whose checks
+  are the custom validations of `make_drift_checks` (plain thresholds). A
+  table's label is a class name: its distribution is compared by TFDV's
+  L-infinity distance between the two class histograms (the largest change
+  in any one class's share), at the same threshold."""
+  if not table:
+    return distribution_validator_pb2.DistributionValidatorConfig()
+  return distribution_validator_pb2.DistributionValidatorConfig(
+      default_slice_config=distribution_validator_pb2
+      .DistributionValidatorConfig.DatasetConfig(feature=[
+          distribution_validator_pb2.FeatureComparator(
+              path=path_pb2.Path(step=[contract.LABEL_KEY]),
+              distribution_comparator=schema_pb2.FeatureComparator(
+                  infinity_norm=schema_pb2.InfinityNorm(
+                      threshold=config.retraining.max_label_drift)))]))
 
 
 def _pair_check(feature: str, sql: str, description: str
@@ -28,7 +40,7 @@ def _pair_check(feature: str, sql: str, description: str
           description=description)])
 
 
-def make_drift_checks(config: PipelineConfig
+def make_drift_checks(config: PipelineConfig, table: bool = False
                       ) -> custom_validation_config_pb2.CustomValidationConfig:
   """The new span against the previous one, as TFDV custom validations over
   the two spans' statistics (SQL on FeatureNameStatistics).
@@ -37,9 +49,22 @@ def make_drift_checks(config: PipelineConfig
     two label histograms is the change in the share of positive reviews,
     which is the change in the label's mean.
   - Review length: the mean length in characters, as a relative change.
+
+  A table's label is checked by `make_drift_config` instead.
   """
   change = config.retraining.max_length_change
   low, high = 1 - change, 1 + change
+  length_check = _pair_check(
+      contract.TEXT_KEY,
+      'feature_test.string_stats.avg_length BETWEEN '
+      f'feature_base.string_stats.avg_length * {low:g} AND '
+      f'feature_base.string_stats.avg_length * {high:g}',
+      'mean review length changed by more than '
+      f'{change:.0%} from the previous span')
+  if table:
+    # The label's drift is make_drift_config's comparator.
+    return custom_validation_config_pb2.CustomValidationConfig(
+        feature_pair_validations=[length_check])
   return custom_validation_config_pb2.CustomValidationConfig(
       feature_pair_validations=[
           _pair_check(
@@ -48,11 +73,5 @@ def make_drift_checks(config: PipelineConfig
               f' <= {config.retraining.max_label_drift:g}',
               'share of positive reviews moved by more than '
               f'{config.retraining.max_label_drift:g} from the previous span'),
-          _pair_check(
-              contract.TEXT_KEY,
-              'feature_test.string_stats.avg_length BETWEEN '
-              f'feature_base.string_stats.avg_length * {low:g} AND '
-              f'feature_base.string_stats.avg_length * {high:g}',
-              'mean review length changed by more than '
-              f'{change:.0%} from the previous span'),
+          length_check,
       ])

@@ -18,6 +18,9 @@ import contract
 from components import resolvers
 from components.distribution_validator import executor as drift_executor
 from components.imdb_example_gen.component import ImdbExampleGen
+from components.table_example_gen import executor as table_executor
+from components.table_example_gen import rows as table_rows
+from components.table_example_gen.component import TableExampleGen
 from components.pusher import executor as pusher_executor
 from components.pusher.component import VersionedPusher
 from components.validation_gate import ValidationGate
@@ -46,6 +49,26 @@ def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
       **{resolvers.CURRENT_KEY: current,
          resolvers.HISTORY_KEY: tfx.dsl.Channel(type=current.type)},
   ).with_id(node_id)
+
+
+def table_columns(config: PipelineConfig) -> table_rows.TableColumns:
+  """Which column of the users' table is what, from the configuration."""
+  settings = config.data
+  return table_rows.TableColumns(
+      text=settings.text_column, label=settings.label_column,
+      target=settings.target_column, split=settings.split_column,
+      id=settings.id_column, test_percent=settings.test_percent,
+      eval_percent=settings.eval_percent,
+      min_class_examples=settings.min_class_examples)
+
+
+def table_classes(config: PipelineConfig, data: DataLocation) -> List[str]:
+  """The sorted class names of a table, read (and checked) as the pipeline is
+  built: the Transform graph, the model's head and TFMA's per-class metrics
+  are sized by them. ExampleGen checks that they are still the same."""
+  return table_rows.scan_classes(
+      table_executor.table_files(data.input_base, data.train_pattern),
+      table_columns(config))
 
 
 def create_pipeline(
@@ -83,13 +106,22 @@ def create_pipeline(
     range_config = range_config_pb2.RangeConfig(
         static_range=range_config_pb2.StaticRange(
             start_span_number=config.retraining.span, end_span_number=config.retraining.span))
-  example_gen = ImdbExampleGen(
-      input_base=data.input_base,
-      train_pattern=data.train_pattern,
-      test_pattern=data.test_pattern,
-      eval_percent=config.data.eval_percent,
-      range_config=range_config)
+  classes: Optional[List[str]] = None
+  if data.is_table:
+    classes = table_classes(config, data)
+    example_gen = TableExampleGen(
+        input_base=data.input_base, pattern=data.train_pattern,
+        columns=table_columns(config), classes=classes)
+  else:
+    example_gen = ImdbExampleGen(
+        input_base=data.input_base,
+        train_pattern=data.train_pattern,
+        test_pattern=data.test_pattern,
+        eval_percent=config.data.eval_percent,
+        range_config=range_config)
   nodes: List = [example_gen]
+  # What the module files learn of the data: the class names of a table.
+  data_config = {contract.LABEL_CLASSES_KEY: classes} if classes else {}
 
   # The examples Transform, Trainer and Evaluator read: the span just
   # ingested, or a window of the latest spans.
@@ -103,7 +135,15 @@ def create_pipeline(
 
   statistics_gen = tfx.components.StatisticsGen(
       examples=example_gen.outputs['examples'])
-  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
+  if data.is_table and not config.data.schema:
+    # The users' columns: inferred from this data (train, eval and test).
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs['statistics'],
+        infer_feature_shape=True)
+  else:
+    schema_gen = tfx.components.ImportSchemaGen(
+        schema_file=config.data.schema if data.is_table
+        else config.schema_path)
   example_validator = tfx.components.ExampleValidator(
       statistics=statistics_gen.outputs['statistics'],
       schema=schema_gen.outputs['schema'])
@@ -129,8 +169,9 @@ def create_pipeline(
         statistics=statistics_gen.outputs['statistics'],
         baseline_statistics=previous_statistics.outputs[
             resolvers.HISTORY_KEY].as_optional(),
-        config=make_drift_config(config),
-        custom_validation_config=make_drift_checks(config))
+        config=make_drift_config(config, table=data.is_table),
+        custom_validation_config=make_drift_checks(config,
+                                                   table=data.is_table))
     if orchestrator is orchestrators.KUBEFLOW:
       distribution_validator.executor_spec = executor_spec.ExecutorClassSpec(
           drift_executor.KubeflowExecutor)
@@ -144,7 +185,7 @@ def create_pipeline(
       examples=examples,
       schema=schema_gen.outputs['schema'],
       module_file=config.preprocessing_module_file,
-      custom_config=config.transform_custom_config,
+      custom_config={**config.transform_custom_config, **data_config},
       # Only the vocabulary is learnt from `train`; the Trainer transforms raw
       # examples on the fly, so no transformed copy of the data is written.
       splits_config=tfx.proto.SplitsConfig(analyze=[contract.TRAIN_SPLIT]),
@@ -196,7 +237,7 @@ def create_pipeline(
       train_args=train_args or tfx.proto.TrainArgs(
           splits=[contract.TRAIN_SPLIT]),
       eval_args=tfx.proto.EvalArgs(splits=[contract.EVAL_SPLIT]),
-      custom_config=config.trainer_custom_config)
+      custom_config={**config.trainer_custom_config, **data_config})
 
   # Never the candidate itself: a re-run whose Trainer was cached would
   # otherwise evaluate its model against itself instead of staying cached.
@@ -209,7 +250,9 @@ def create_pipeline(
       model=trainer.outputs['model'],
       baseline_model=model_resolver.outputs['model'],
       example_splits=[contract.TEST_SPLIT],
-      eval_config=eval_config or make_eval_config(config))
+      eval_config=eval_config or make_eval_config(
+          config, classes,
+          has_target=not data.is_table or bool(config.data.target_column)))
 
   pusher = VersionedPusher(
       model=trainer.outputs['model'],

@@ -32,6 +32,7 @@ import numpy as np
 import contract
 from contract import evaluation
 from contract import lineage
+from runs import report_classes as classes
 from runs import report_data as data
 from runs import report_explanations
 from runs import report_html
@@ -89,15 +90,23 @@ def data_section(report: Report, run: RunSummary) -> None:
     return
   splits = data.split_statistics(statistics_uri)
   order = data.split_order(splits)
-  report.add(report_html.table(
-      ['split', 'examples', 'positive', 'negative', 'positive share'],
-      [[s, f'{splits[s][0]:,}', f'{round(splits[s][0] * splits[s][1]):,}',
-        f'{splits[s][0] - round(splits[s][0] * splits[s][1]):,}',
-        f'{splits[s][1]:.1%}'] for s in order]))
-  _figure(report, plots.split_labels(order, splits), 'data_splits',
-          'Examples per split, by label.')
+  by_class = classes.class_counts(statistics_uri)
+  if by_class:
+    # A table: its class names, however many.
+    report.add('<p>Examples per split and class (share of the split).</p>')
+    report.add(classes.class_counts_table(by_class, order))
+  else:
+    report.add(report_html.table(
+        ['split', 'examples', 'positive', 'negative', 'positive share'],
+        [[s, f'{splits[s][0]:,}', f'{round(splits[s][0] * splits[s][1]):,}',
+          f'{splits[s][0] - round(splits[s][0] * splits[s][1]):,}',
+          f'{splits[s][1]:.1%}'] for s in order]))
+    _figure(report, plots.split_labels(order, splits), 'data_splits',
+            'Examples per split, by label.')
 
-  examples_uri = data.first_uri(run, 'ImdbExampleGen', 'Examples')
+  examples_uri = next(
+      (uri for uri in (data.first_uri(run, gen, 'Examples')
+                       for gen in contract.EXAMPLE_GEN_IDS) if uri), None)
   transform_uri = data.first_uri(run, 'Transform', 'TransformGraph')
   if not examples_uri or not transform_uri:
     report.missing('Examples or Transform graph')
@@ -294,7 +303,8 @@ def _slices_subsection(report: Report, candidate, baseline) -> None:
             f'each axis starts near its smallest value.{note}')
 
 
-def _plots_subsection(report: Report, evaluation_uri: str) -> None:
+def _plots_subsection(report: Report, evaluation_uri: str,
+                      class_names=None) -> None:
   report.add('<h3>Confusion matrix and calibration</h3>')
   result = evaluation.load_evaluation(evaluation_uri)
   if result is None:
@@ -307,6 +317,12 @@ def _plots_subsection(report: Report, evaluation_uri: str) -> None:
       suffix = f'_{output_name}' if output_name else ''
       row = []  # an output's two plots side by side
       for tfma_plots in by_sub_key.values():
+        matrix = classes.multi_class_matrix(tfma_plots)
+        if matrix:
+          report.add('<p>Confusion matrix on the test split (TFMA '
+                     'MultiClassConfusionMatrixPlot: the most probable class '
+                     'is the prediction).</p>')
+          report.add(classes.confusion_table(matrix, class_names))
         if 'confusionMatrixAtThresholds' in tfma_plots:
           matrix = data.confusion_at_threshold(tfma_plots)
           if matrix:
@@ -341,7 +357,8 @@ def evaluation_section(report: Report, run: RunSummary,
   overall_subsection(report, candidate.get((), {}), baseline.get((), {}),
                      baseline_text(run, serving_dir))
   _slices_subsection(report, candidate, baseline)
-  _plots_subsection(report, evaluation_uri)
+  _plots_subsection(report, evaluation_uri, classes.class_names(
+      data.first_uri(run, 'Trainer', 'Model')))
 
 
 def write_report(run: RunSummary, run_dir: str, pipeline_name: str,

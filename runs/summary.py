@@ -28,8 +28,12 @@ _STATE_NAMES = {
     metadata_store_pb2.Execution.NEW: 'new',
     metadata_store_pb2.Execution.CANCELED: 'canceled',
 }
-_SUMMARY_METRICS = ('example_count', 'binary_accuracy', 'auc', 'precision',
-                    'recall', 'calibration', 'mean_absolute_error')
+# A table model's (more than two classes) are `sparse_categorical_accuracy`,
+# `macro_f1_score` and per-class precision and recall (`classId:<i>/...`).
+_SUMMARY_METRICS = ('example_count', 'binary_accuracy',
+                    'sparse_categorical_accuracy', 'macro_f1_score', 'auc',
+                    'precision', 'recall', 'calibration',
+                    'mean_absolute_error')
 
 
 @dataclasses.dataclass
@@ -222,8 +226,9 @@ def _summarize(run_id, components, outputs) -> RunSummary:
                                                    'double_value')}
       for component, (execution, _) in outputs.items()}
   ingested_span, warm_start = None, None
-  for artifact in outputs.get('ImdbExampleGen', (None, []))[1]:
-    ingested_span = lineage.span_of(artifact)
+  for example_gen in contract.EXAMPLE_GEN_IDS:
+    for artifact in outputs.get(example_gen, (None, []))[1]:
+      ingested_span = lineage.span_of(artifact)
   for artifact in outputs.get('Trainer', (None, []))[1]:
     if artifact.type == 'Model':
       warm_start = _training_record(artifact.uri)

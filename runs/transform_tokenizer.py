@@ -91,9 +91,12 @@ class TransformTokenizer:
     self.has_vocabulary = lookup is not None
     self._tokenize = wrapped.prune(
         feeds=[tensor(f'{text.name}:0')], fetches=fetches)
+    # A review per row: [n], or [n, 1] with an inferred schema's shape.
+    self._text_shape = [-1] + text.outputs[0].shape.as_list()[1:]
 
   def __call__(self, texts: Sequence[bytes]) -> Tokens:
-    outputs = self._tokenize(tf.constant(list(texts), tf.string))
+    outputs = self._tokenize(tf.reshape(tf.constant(list(texts), tf.string),
+                                        self._text_shape))
     indices, words = outputs[0].numpy(), outputs[1].numpy()
     lengths = np.bincount(indices[:, 0], minlength=len(texts)).astype(
         np.int64)

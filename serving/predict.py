@@ -105,16 +105,29 @@ def predict(args: argparse.Namespace, reviews: Sequence[str]
 
 
 def format_line(review: str, prediction: Dict[str, Any]) -> str:
+  """The label and its probability, then the other outputs. A multi-class
+  model has no `probability`: the label's own is the largest of its
+  `probabilities` (one per class, in the order of the model's
+  assets/label_classes.txt), which follow it."""
   label = prediction.get(contract.LABEL_OUTPUT_KEY, '?')
   probability = prediction.get(contract.PROBABILITY_OUTPUT_KEY)
+  per_class = prediction.get(contract.PROBABILITIES_OUTPUT_KEY)
+  if (probability is None and isinstance(per_class, list) and per_class
+      and all(isinstance(p, float) for p in per_class)):
+    probability = max(per_class)
   parts = [f'{label:<8}',
            f'{probability:.4f}' if isinstance(probability, float) else '?']
   for name in sorted(prediction):
     if name not in (contract.LABEL_OUTPUT_KEY,
                     contract.PROBABILITY_OUTPUT_KEY):
       value = prediction[name]
-      parts.append(f'{name}={value:.2f}' if isinstance(value, float)
-                   else f'{name}={value}')
+      if isinstance(value, float):
+        parts.append(f'{name}={value:.2f}')
+      elif isinstance(value, list) and all(isinstance(v, float)
+                                           for v in value):
+        parts.append(f'{name}=' + '/'.join(f'{v:.4f}' for v in value))
+      else:
+        parts.append(f'{name}={value}')
   excerpt = ' '.join(review.split())
   if len(excerpt) > _EXCERPT_CHARS:
     excerpt = excerpt[:_EXCERPT_CHARS - 1] + '…'

@@ -23,8 +23,9 @@ from pipeline import orchestrators
 
 # The Beam components and what they need upstream (the schema, and the
 # validation gate Transform waits for).
-STAGE_COMPONENTS = ('ImdbExampleGen', 'StatisticsGen', 'ImportSchemaGen',
-                    'ExampleValidator', 'ValidationGate', 'Transform')
+STAGE_COMPONENTS = ('ImdbExampleGen', 'TableExampleGen', 'StatisticsGen',
+                    'ImportSchemaGen', 'SchemaGen', 'ExampleValidator',
+                    'ValidationGate', 'Transform')
 # The local pipeline without the drift check, which the cut would leave
 # the gate waiting for.
 STAGE_ORCHESTRATOR = orchestrators.LOCAL.without(

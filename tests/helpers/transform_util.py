@@ -19,14 +19,23 @@ RAW_FEATURE_SPEC = {
 }
 
 
-def analyze_and_transform(raw, custom_config, work_dir):
+# A table's examples (TableExampleGen): the label is the class name.
+TABLE_FEATURE_SPEC = {
+    'text': tf.io.FixedLenFeature([], tf.string),
+    'label': tf.io.FixedLenFeature([], tf.string),
+}
+
+
+def analyze_and_transform(raw, custom_config, work_dir,
+                          feature_spec=None):
   """Analyzes `raw` (a list of feature dicts) with preprocessing_fn, writes the
   transform graph to `work_dir`, and returns (transformed rows, output).
 
   The rows come from applying the *saved* graph, as Trainer and serving do.
   """
+  feature_spec = feature_spec or RAW_FEATURE_SPEC
   metadata = dataset_metadata.DatasetMetadata(
-      schema_utils.schema_from_feature_spec(RAW_FEATURE_SPEC))
+      schema_utils.schema_from_feature_spec(feature_spec))
   with beam.Pipeline(argv=['--runner=DirectRunner']) as pipeline, \
       tft_beam.Context(temp_dir=work_dir, force_tf_compat_v1=False):
     transform_fn = (
@@ -40,7 +49,7 @@ def analyze_and_transform(raw, custom_config, work_dir):
       metadata, os.path.join(work_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
   output = tft.TFTransformOutput(work_dir)
   batch = {key: tf.constant([row[key] for row in raw], spec.dtype)
-           for key, spec in RAW_FEATURE_SPEC.items()}
+           for key, spec in feature_spec.items()}
   transformed = output.transform_raw_features(batch)
   rows = [{key: value[i].numpy() for key, value in transformed.items()}
           for i in range(len(raw))]

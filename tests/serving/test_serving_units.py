@@ -230,3 +230,10 @@ def test_a_prediction_line_shows_label_probability_and_other_outputs():
       'label': 'positive', 'probability': 0.97312, 'rating': 8.25})
   assert line.startswith('positive  0.9731  rating=8.25  A wonderful film.')
   assert line.endswith('…')
+
+
+def test_a_multi_class_line_shows_the_class_its_probability_and_all():
+  line = predict.format_line('The invoice is wrong', {
+      'label': 'billing', 'probabilities': [0.91234, 0.05, 0.03766]})
+  assert line == ('billing   0.9123  probabilities=0.9123/0.0500/0.0377  '
+                  'The invoice is wrong')
