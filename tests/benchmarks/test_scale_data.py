@@ -189,3 +189,23 @@ def test_the_command_line_writes_the_output_and_refuses_a_bad_factor(
   assert scale_data.main(['--data', str(tmp_path / 'missing.tar.gz'),
                           '--factor', '2', '--output', output]) == 2
   assert 'missing.tar.gz: no such file' in capsys.readouterr().err
+
+
+def test_the_benchmark_builds_each_factor_once_per_source_and_seed(
+    tmp_path, original, capsys):
+  from benchmarks import scale  # pylint: disable=g-import-not-at-top
+  _, archive = original
+  data_dir = str(tmp_path / 'data')
+  path = scale.scaled_data(archive, 2, data_dir, seed=0)
+  assert path == os.path.join(data_dir, 'aclImdb_x2.tar.gz')
+  built = os.stat(path).st_mtime_ns
+  assert scale.scaled_data(archive, 2, data_dir, seed=0) == path
+  assert os.stat(path).st_mtime_ns == built
+  assert f'reusing {path}' in capsys.readouterr().out
+  scale.scaled_data(archive, 2, data_dir, seed=1)  # another seed: rebuilt
+  assert f'built {path}: 72 reviews' in capsys.readouterr().out
+  directory = scale.scaled_data(archive, 2, data_dir, seed=0,
+                                as_directory=True)
+  assert os.path.isdir(os.path.join(directory, 'aclImdb', 'train', 'pos'))
+  assert scale.scaled_data(archive, 2, data_dir, seed=1) == path
+  assert f'reusing {path}' in capsys.readouterr().out
