@@ -21,11 +21,11 @@ def _rows(run: Dict[str, Any]) -> List[str]:
 
 
 def _per_review(value, scale: float) -> str:
-  return '—' if value is None else f'{value * scale:10.3f}'
+  return f'{"—":>10}' if value is None else f'{value * scale:10.3f}'
 
 
 def _fixed(value, scale: float = 1.0) -> str:
-  return '—' if value is None else f'{value * scale:9.1f}'
+  return f'{"—":>9}' if value is None else f'{value * scale:9.1f}'
 
 
 def format_table(r: Dict[str, Any]) -> str:
