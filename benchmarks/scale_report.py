@@ -101,6 +101,7 @@ def plot(r: Dict[str, Any], path: str) -> str:
   rss = [_mb(run['components'][TOTAL]['peak_rss_bytes'])
          for run in r['runs']]
   rss_axes.plot(reviews, rss, 'o', label='run (process tree)')
+  rss_axes.set_ylim(0, max(rss) * 1.15)
   line = r['fits'][TOTAL]['peak_rss_bytes']
   if line['fixed'] is not None:
     rss_axes.plot(span, [_mb(line['fixed'] + line['per_review'] * x)
@@ -111,9 +112,9 @@ def plot(r: Dict[str, Any], path: str) -> str:
                title='Peak resident memory of the run')
   wall_axes.legend(fontsize='small')
   rss_axes.legend(fontsize='small')
+  wall_axes.set_ylim(bottom=0)
   for axes in (wall_axes, rss_axes):
     axes.set_xlim(left=0)
-    axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
   figure.tight_layout()
   figure.savefig(path, dpi=100)
