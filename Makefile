@@ -26,7 +26,8 @@ AIRFLOW_VENV ?= .venv-airflow
 .PHONY: venv serving-venv run test lock clean kubeflow serve predict verify \
 	bench bench-classes bench-tokenization bench-retraining versions rollback rollforward \
 	tensorboard \
-	airflow-venv airflow-dag-test beam-cluster beam-cluster-stop bench-beam
+	airflow-venv airflow-dag-test beam-cluster beam-cluster-stop bench-beam \
+	bench-scale
 
 venv:
 	@scripts/ensure_venv.sh
@@ -130,6 +131,14 @@ beam-cluster-stop: venv
 # (direct, local, portable; BEAM_WORKERS, default 2), into outputs/bench-beam/.
 bench-beam: venv
 	$(PY) -m benchmarks.beam_profiles $(ARGS)
+
+# The pipeline cold on 1x, 2x, 4x and 8x IMDB_DATA (copies 2..N synthetic
+# reviews of its own sentences, built once into outputs/bench-scale/data/):
+# wall, CPU and peak memory per component, fixed and per-review costs fitted,
+# into a fresh outputs/bench-scale/<time>/. E.g.
+#   make bench-scale ARGS="--factors 1 2 -- --epochs 1"
+bench-scale: venv
+	$(PY) -m benchmarks.scale $(ARGS)
 
 lock:
 	scripts/lock.sh
