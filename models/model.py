@@ -51,6 +51,19 @@ def _ragged_input(name: str, dtype: tf.DType) -> tf.keras.Input:
   return tf.keras.Input(shape=(None,), dtype=dtype, ragged=True, name=name)
 
 
+def _review_vector(num_ids: int, embedding_dim: int, token_dropout: float,
+                   embeddings_initializer: Any, trainable_embeddings: bool):
+  """The model's inputs and the NB-weighted review vector both heads read."""
+  token_ids = _ragged_input(contract.TOKEN_IDS_KEY, tf.int64)
+  token_weights = _ragged_input(contract.TOKEN_WEIGHTS_KEY, tf.float32)
+  review_vector = model_layers.NaiveBayesEmbeddingBag(
+      num_ids, embedding_dim, token_dropout,
+      embeddings_initializer=embeddings_initializer,
+      trainable_embeddings=trainable_embeddings,
+      name=model_interface.EMBEDDING_LAYER)(token_ids, token_weights)
+  return (token_ids, token_weights), review_vector
+
+
 def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
                 learning_rate: float, rating_loss_weight: float,
                 embeddings_initializer: Any = 'uniform',
@@ -72,13 +85,9 @@ def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
                               learning_rate, rating_loss_weight,
                               embeddings_initializer, trainable_embeddings,
                               num_classes, has_rating)
-  token_ids = _ragged_input(contract.TOKEN_IDS_KEY, tf.int64)
-  token_weights = _ragged_input(contract.TOKEN_WEIGHTS_KEY, tf.float32)
-  review_vector = model_layers.NaiveBayesEmbeddingBag(
-      num_ids, embedding_dim, token_dropout,
-      embeddings_initializer=embeddings_initializer,
-      trainable_embeddings=trainable_embeddings,
-      name=model_interface.EMBEDDING_LAYER)(token_ids, token_weights)
+  (token_ids, token_weights), review_vector = _review_vector(
+      num_ids, embedding_dim, token_dropout, embeddings_initializer,
+      trainable_embeddings)
   probability = tf.keras.layers.Dense(
       1, activation='sigmoid', name=contract.PROBABILITY_OUTPUT_KEY)(
           review_vector)
@@ -107,13 +116,9 @@ def _build_table_model(num_ids: int, embedding_dim: int, token_dropout: float,
                        num_classes: int, has_rating: bool) -> tf.keras.Model:
   """The same review vector; a softmax over the classes, and the target's
   regression head if there is a target."""
-  token_ids = _ragged_input(contract.TOKEN_IDS_KEY, tf.int64)
-  token_weights = _ragged_input(contract.TOKEN_WEIGHTS_KEY, tf.float32)
-  review_vector = model_layers.NaiveBayesEmbeddingBag(
-      num_ids, embedding_dim, token_dropout,
-      embeddings_initializer=embeddings_initializer,
-      trainable_embeddings=trainable_embeddings,
-      name=model_interface.EMBEDDING_LAYER)(token_ids, token_weights)
+  (token_ids, token_weights), review_vector = _review_vector(
+      num_ids, embedding_dim, token_dropout, embeddings_initializer,
+      trainable_embeddings)
   outputs = {contract.PROBABILITIES_OUTPUT_KEY: tf.keras.layers.Dense(
       num_classes, activation='softmax',
       name=contract.PROBABILITIES_OUTPUT_KEY)(review_vector)}

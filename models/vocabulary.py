@@ -42,6 +42,14 @@ def _unpacked(counts: Union[Counts, _PackedCounts]) -> Counts:
   return counts
 
 
+def _added(counts: Counts, pairs: Iterable[Tuple[bytes, int]]) -> Counts:
+  """`counts` with each (term, count) of `pairs` added in place."""
+  get = counts.get
+  for term, count in pairs:
+    counts[term] = get(term, 0) + count
+  return counts
+
+
 class _CountTerms(beam.CombineFn):
   """Adds up per-batch (unique terms, counts) arrays into one dictionary."""
 
@@ -52,10 +60,7 @@ class _CountTerms(beam.CombineFn):
                 batch: Tuple[np.ndarray, np.ndarray]) -> Counts:
     counts = _unpacked(counts)
     terms, term_counts = batch
-    get = counts.get
-    for term, count in zip(terms.tolist(), term_counts.tolist()):
-      counts[term] = get(term, 0) + count
-    return counts
+    return _added(counts, zip(terms.tolist(), term_counts.tolist()))
 
   def compact(self, counts: Counts) -> _PackedCounts:
     counts = _unpacked(counts)
@@ -70,9 +75,7 @@ class _CountTerms(beam.CombineFn):
       # Add the smaller dictionary into the larger one.
       if len(counts) > len(merged):
         merged, counts = counts, merged
-      get = merged.get
-      for term, count in counts.items():
-        merged[term] = get(term, 0) + count
+      merged = _added(merged, counts.items())
     return merged
 
   def extract_output(self, counts: Counts) -> Counts:
