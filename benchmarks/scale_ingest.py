@@ -28,13 +28,14 @@ def main(argv=None) -> int:
   except data.DataSourceError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
-  from tfx import v1 as tfx
+  from tfx.orchestration import pipeline as tfx_pipeline
+  from tfx.orchestration.local.local_dag_runner import LocalDagRunner
   from pipeline import beam_flags
   from runs import summary
   cut = stage.create_stage(config, location)
   [example_gen] = [c for c in cut.components if c.id == COMPONENT]
   example_gen._downstream_nodes = set()  # pylint: disable=protected-access
-  alone = tfx.dsl.Pipeline(
+  alone = tfx_pipeline.Pipeline(
       pipeline_name=cut.pipeline_info.pipeline_name,
       pipeline_root=cut.pipeline_info.pipeline_root,
       components=[example_gen], enable_cache=False,
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
       beam_pipeline_args=cut.beam_pipeline_args)
   started_ms = int(time.time() * 1000)
   with beam_flags.in_environment(beam_profiles.pipeline_args(config)):
-    tfx.orchestration.LocalDagRunner().run(alone)
+    LocalDagRunner().run(alone)
   latest = summary.latest_run(config.metadata_path, config.pipeline_name,
                               since_ms=started_ms)
   print(json.dumps({'run_id': latest.run_id,

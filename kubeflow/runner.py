@@ -25,9 +25,10 @@ from orchestration.beam import profiles as beam_profiles
 
 # pylint: disable=g-import-not-at-top
 import tensorflow as tf
-from tfx import v1 as tfx
+from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.data_types import RuntimeParameter
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+from tfx.proto import trainer_pb2
 import yaml
 from google.protobuf import json_format
 
@@ -118,14 +119,14 @@ def storage_error_message(error: Exception,
 
 def default_train_args(num_steps: Optional[int] = None) -> str:
   """TrainArgs as the JSON a `train_args` runtime parameter carries."""
-  train_args = tfx.proto.TrainArgs(splits=[contract.TRAIN_SPLIT])
+  train_args = trainer_pb2.TrainArgs(splits=[contract.TRAIN_SPLIT])
   if num_steps:
     train_args.num_steps = num_steps
   return json_format.MessageToJson(train_args, indent=None)
 
 
 def build_pipeline(config: config_lib.PipelineConfig
-                   ) -> Tuple[tfx.dsl.Pipeline, List[RuntimeParameter]]:
+                   ) -> Tuple[tfx_pipeline.Pipeline, List[RuntimeParameter]]:
   """The local pipeline, with runtime parameters and cluster resources."""
   if not config.data.path:
     raise data.DataSourceError(
@@ -208,7 +209,7 @@ def compile_pipeline(config: config_lib.PipelineConfig,
 
 
 def mark_optional_inputs(spec: Dict[str, Any],
-                         pipeline: tfx.dsl.Pipeline) -> None:
+                         pipeline: tfx_pipeline.Pipeline) -> None:
   """Declares the components' optional inputs optional in the spec.
 
   TFX's compiler drops the optionality, but a resolver may resolve nothing:

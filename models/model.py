@@ -33,7 +33,8 @@ from typing import Any, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
-from tfx import v1 as tfx
+from tensorflow.python.autograph.core import config as autograph_config
+from tfx.components.trainer.fn_args_utils import FnArgs
 
 import contract
 from models import input_pipeline
@@ -46,6 +47,16 @@ from models import warm_start
 from models.settings import hyperparameters
 from models.settings import label_classes
 from models.settings import vocabulary_settings
+
+# Keras 2 is the `tf_keras` package here. AutoGraph leaves the `keras` package
+# alone (its code needs no conversion) but knows nothing of `tf_keras`, so
+# every fit() and save() transpiled Keras's own training and call code, source
+# file by source file: about 30 s of each Trainer run, for graphs that come
+# out the same. Our layers are still converted (Keras converts a layer's
+# `call` itself).
+_KERAS_RULE = autograph_config.DoNotConvert('tf_keras')
+if str(_KERAS_RULE) not in map(str, autograph_config.CONVERSION_RULES):
+  autograph_config.CONVERSION_RULES += (_KERAS_RULE,)
 
 def _ragged_input(name: str, dtype: tf.DType) -> tf.keras.Input:
   return tf.keras.Input(shape=(None,), dtype=dtype, ragged=True, name=name)
@@ -153,7 +164,7 @@ def early_stopping_monitor(model: tf.keras.Model) -> str:
   return f'val_{head}_loss'
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
+def run_fn(fn_args: FnArgs) -> None:
   """TFX Trainer entry point."""
   params = hyperparameters(fn_args.custom_config)
   tokenization = vocabulary_settings(fn_args.custom_config)
@@ -169,7 +180,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                       classes, has_rating, scratch)
 
 
-def _train_and_export(fn_args: tfx.components.FnArgs, params, tokenization,
+def _train_and_export(fn_args: FnArgs, params, tokenization,
                       tf_transform_output: tft.TFTransformOutput,
                       classes, has_rating: bool, scratch: str) -> None:
   train_dataset = input_pipeline.transformed_dataset(

@@ -51,7 +51,13 @@ def _added(counts: Counts, pairs: Iterable[Tuple[bytes, int]]) -> Counts:
 
 
 class _CountTerms(beam.CombineFn):
-  """Adds up per-batch (unique terms, counts) arrays into one dictionary."""
+  """Adds up per-batch (unique terms, counts) arrays into one dictionary; its
+  output is the vocabulary file's content, the kept terms one a line."""
+
+  def __init__(self, top_k: int, frequency_threshold: int):
+    super().__init__()
+    self._top_k = top_k
+    self._frequency_threshold = frequency_threshold
 
   def create_accumulator(self) -> Counts:
     return {}
@@ -78,8 +84,12 @@ class _CountTerms(beam.CombineFn):
       merged = _added(merged, counts.items())
     return merged
 
-  def extract_output(self, counts: Counts) -> Counts:
-    return _unpacked(counts)
+  def extract_output(self, counts: Counts) -> bytes:
+    # One bytes value, not the dictionary: CombineGlobally hands its result
+    # on as a side input, and Beam's state cache measures a side input
+    # object by object (seconds for two million terms).
+    return b''.join(term + b'\n' for term in top_terms(
+        _unpacked(counts), self._top_k, self._frequency_threshold))
 
 
 def top_terms(counts: Counts, top_k: int, frequency_threshold: int
@@ -103,21 +113,20 @@ class _WriteVocabulary(tft_beam.experimental.PTransformAnalyzer):
     self._file_name = file_name
 
   def expand(self, batches: beam.PCollection) -> beam.PCollection:
-    top_k, threshold, file_name = (self._top_k, self._frequency_threshold,
-                                   self._file_name)
+    file_name = self._file_name
     # A directory of its own: the file's base name is the asset's name.
     directory = os.path.join(self.base_temp_dir, uuid.uuid4().hex)
 
-    def write(counts: Counts) -> np.ndarray:
+    def write(content: bytes) -> np.ndarray:
       tf.io.gfile.makedirs(directory)
       path = os.path.join(directory, file_name)
       with tf.io.gfile.GFile(path, 'wb') as f:
-        for term in top_terms(counts, top_k, threshold):
-          f.write(term + b'\n')
+        f.write(content)
       return np.array(path.encode('utf-8'))
 
     return (batches
-            | 'CountTerms' >> beam.CombineGlobally(_CountTerms())
+            | 'CountTerms' >> beam.CombineGlobally(
+                _CountTerms(self._top_k, self._frequency_threshold))
             | 'WriteVocabulary' >> beam.Map(write))
 
 

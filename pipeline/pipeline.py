@@ -7,12 +7,34 @@ drift.py, what each orchestrator runs in orchestrators.py.
 from typing import List, Optional, Sequence, Union
 
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+# TFX's own modules rather than its public `tfx.v1`: importing `tfx.v1` also
+# imports its Vertex AI and BigQuery extensions (google-cloud-aiplatform),
+# about 15 s of every run's start-up for code this pipeline never calls.
+from tfx.components import Evaluator
+from tfx.components import ExampleValidator
+from tfx.components import SchemaGen
+from tfx.components import StatisticsGen
+from tfx.components import Trainer
+from tfx.components import Transform
 from tfx.components.distribution_validator.component import (
     DistributionValidator)
+from tfx.components.schema_gen.import_schema_gen.component import (
+    ImportSchemaGen)
 from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import (
+    LatestArtifactStrategy)
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+    LatestBlessedModelStrategy)
+from tfx.orchestration import metadata
+from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.data_types import RuntimeParameter
+from tfx.proto import pusher_pb2
 from tfx.proto import range_config_pb2
+from tfx.proto import trainer_pb2
+from tfx.proto import transform_pb2
+from tfx.types import Channel
+from tfx.types import standard_artifacts
 
 import contract
 from components import resolvers
@@ -33,8 +55,8 @@ from pipeline.drift import make_drift_checks, make_drift_config  # pylint: disab
 from pipeline.evaluation import make_eval_config
 
 
-def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
-                 num_spans: int, before_current: bool) -> tfx.dsl.Resolver:
+def _span_window(config: PipelineConfig, node_id: str, current: Channel,
+                 num_spans: int, before_current: bool) -> Resolver:
   """A resolver over every artifact of `current`'s type in the pipeline's
   history, narrowed to a window of spans anchored on the one this run made.
 
@@ -42,12 +64,12 @@ def _span_window(config: PipelineConfig, node_id: str, current: tfx.dsl.Channel,
   compiled as the producer's output in this run only. Each of these types
   has one producer in the pipeline.
   """
-  return tfx.dsl.Resolver(
+  return Resolver(
       strategy_class=resolvers.SpanWindowStrategy,
       config={'num_spans': num_spans, 'before_current': before_current,
               'excluded_spans': list(config.retraining.excluded_spans)},
       **{resolvers.CURRENT_KEY: current,
-         resolvers.HISTORY_KEY: tfx.dsl.Channel(type=current.type)},
+         resolvers.HISTORY_KEY: Channel(type=current.type)},
   ).with_id(node_id)
 
 
@@ -76,9 +98,9 @@ def create_pipeline(
     data: DataLocation,
     beam_pipeline_args: Sequence[str],
     orchestrator: Union[str, orchestrators.Orchestrator] = orchestrators.LOCAL,
-    train_args: Optional[Union[tfx.proto.TrainArgs, RuntimeParameter]] = None,
+    train_args: Optional[Union[trainer_pb2.TrainArgs, RuntimeParameter]] = None,
     eval_config: Optional[Union[tfma.EvalConfig, RuntimeParameter]] = None,
-) -> tfx.dsl.Pipeline:
+) -> tfx_pipeline.Pipeline:
   """The whole pipeline, ExampleGen to Pusher, as `orchestrator` runs it.
 
   What each orchestrator runs (drift check, warm start, span window, local
@@ -133,18 +155,18 @@ def create_pipeline(
     nodes.append(span_window)
     examples = span_window.outputs[resolvers.HISTORY_KEY]
 
-  statistics_gen = tfx.components.StatisticsGen(
+  statistics_gen = StatisticsGen(
       examples=example_gen.outputs['examples'])
   if data.is_table and not config.data.schema:
     # The users' columns: inferred from this data (train, eval and test).
-    schema_gen = tfx.components.SchemaGen(
+    schema_gen = SchemaGen(
         statistics=statistics_gen.outputs['statistics'],
         infer_feature_shape=True)
   else:
-    schema_gen = tfx.components.ImportSchemaGen(
+    schema_gen = ImportSchemaGen(
         schema_file=config.data.schema if data.is_table
         else config.schema_path)
-  example_validator = tfx.components.ExampleValidator(
+  example_validator = ExampleValidator(
       statistics=statistics_gen.outputs['statistics'],
       schema=schema_gen.outputs['schema'])
   nodes += [statistics_gen, schema_gen, example_validator]
@@ -159,10 +181,10 @@ def create_pipeline(
     else:
       # Stock: the latest statistics recorded. StatisticsGen waits for it,
       # so that they are the previous run's, never this run's.
-      previous_statistics = tfx.dsl.Resolver(
-          strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
-          **{resolvers.HISTORY_KEY: tfx.dsl.Channel(
-              type=tfx.types.standard_artifacts.ExampleStatistics)},
+      previous_statistics = Resolver(
+          strategy_class=LatestArtifactStrategy,
+          **{resolvers.HISTORY_KEY: Channel(
+              type=standard_artifacts.ExampleStatistics)},
       ).with_id('previous_run_statistics_resolver')
       statistics_gen.add_upstream_node(previous_statistics)
     distribution_validator = DistributionValidator(
@@ -181,31 +203,31 @@ def create_pipeline(
   validation_gate = ValidationGate(**gated_anomalies)
   nodes.append(validation_gate)
 
-  transform = tfx.components.Transform(
+  transform = Transform(
       examples=examples,
       schema=schema_gen.outputs['schema'],
       module_file=config.preprocessing_module_file,
       custom_config={**config.transform_custom_config, **data_config},
       # Only the vocabulary is learnt from `train`; the Trainer transforms raw
       # examples on the fly, so no transformed copy of the data is written.
-      splits_config=tfx.proto.SplitsConfig(analyze=[contract.TRAIN_SPLIT]),
+      splits_config=transform_pb2.SplitsConfig(analyze=[contract.TRAIN_SPLIT]),
       materialize=False,
       # Its pre- and post-transform statistics are read by nothing here.
       disable_statistics=True)
   transform.add_upstream_node(validation_gate)
 
-  def baseline_resolver(strategy_class, **inputs) -> tfx.dsl.Resolver:
-    return tfx.dsl.Resolver(
+  def baseline_resolver(strategy_class, **inputs) -> Resolver:
+    return Resolver(
         strategy_class=strategy_class,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(
-            type=tfx.types.standard_artifacts.ModelBlessing),
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(
+            type=standard_artifacts.ModelBlessing),
         **inputs).with_id('latest_blessed_model_resolver')
 
   # With TFX's stock strategy (Kubeflow) the Evaluator's baseline is also
   # the warm-start model, so it is resolved before the Trainer.
   stock_resolver = None if custom_resolvers else baseline_resolver(
-      tfx.dsl.experimental.LatestBlessedModelStrategy)
+      LatestBlessedModelStrategy)
 
   # Warm start: the latest blessed model trained on other examples than
   # these (on unchanged data the same one as last time, so that a re-run
@@ -217,26 +239,26 @@ def create_pipeline(
     # Stock: the latest blessed model, the Evaluator's baseline.
     base_model = stock_resolver.outputs['model']
   elif warm_start:
-    base_model_resolver = tfx.dsl.Resolver(
+    base_model_resolver = Resolver(
         strategy_class=resolvers.LatestBlessedModelFromOtherDataStrategy,
         config={'num_spans': config.retraining.span_window if data.spans else 1},
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(
-            type=tfx.types.standard_artifacts.ModelBlessing),
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(
+            type=standard_artifacts.ModelBlessing),
         examples=examples,
     ).with_id('warm_start_model_resolver')
     nodes.append(base_model_resolver)
     base_model = base_model_resolver.outputs['model']
 
-  trainer = tfx.components.Trainer(
+  trainer = Trainer(
       module_file=config.module_file,
       examples=examples,
       base_model=base_model,
       transform_graph=transform.outputs['transform_graph'],
       schema=schema_gen.outputs['schema'],
-      train_args=train_args or tfx.proto.TrainArgs(
+      train_args=train_args or trainer_pb2.TrainArgs(
           splits=[contract.TRAIN_SPLIT]),
-      eval_args=tfx.proto.EvalArgs(splits=[contract.EVAL_SPLIT]),
+      eval_args=trainer_pb2.EvalArgs(splits=[contract.EVAL_SPLIT]),
       custom_config={**config.trainer_custom_config, **data_config})
 
   # Never the candidate itself: a re-run whose Trainer was cached would
@@ -245,7 +267,7 @@ def create_pipeline(
       resolvers.LatestBlessedOtherModelStrategy,
       candidate=trainer.outputs['model'])
 
-  evaluator = tfx.components.Evaluator(
+  evaluator = Evaluator(
       examples=examples,
       model=trainer.outputs['model'],
       baseline_model=model_resolver.outputs['model'],
@@ -259,8 +281,8 @@ def create_pipeline(
       model_blessing=evaluator.outputs['blessing'],
       model_evaluation=evaluator.outputs['evaluation'],
       examples=examples,
-      push_destination=tfx.proto.PushDestination(
-          filesystem=tfx.proto.PushDestination.Filesystem(
+      push_destination=pusher_pb2.PushDestination(
+          filesystem=pusher_pb2.PushDestination.Filesystem(
               base_directory=config.serving_dir)),
       custom_config={
           pusher_executor.PUSH_IDENTICAL_KEY: config.retraining.push_identical_model,
@@ -268,13 +290,13 @@ def create_pipeline(
       }).with_id('Pusher')
 
   nodes += [transform, trainer, model_resolver, evaluator, pusher]
-  return tfx.dsl.Pipeline(
+  return tfx_pipeline.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
       components=nodes,
       enable_cache=config.retraining.enable_cache,
       metadata_connection_config=(
-          tfx.orchestration.metadata.sqlite_metadata_connection_config(
+          metadata.sqlite_metadata_connection_config(
               config.metadata_path)
           if orchestrator.runs(orchestrators.LOCAL_METADATA) else None),
       beam_pipeline_args=(

@@ -113,11 +113,19 @@ def data_section(report: Report, run: RunSummary) -> None:
     return
   vocabulary = data.vocabulary(transform_uri)
   tokenizer = transform_tokenizer.TransformTokenizer(transform_uri)
-  stats = {split: data.token_statistics(
-      data.read_texts(examples_uri, split), tokenizer, vocabulary)
-           for split in order}
+  texts = {split: data.read_texts(examples_uri, split) for split in order}
+  tokenized = {split: data.evenly_spaced(texts[split], data.TOKENIZED_REVIEWS)
+               for split in order}
+  stats = {split: data.token_statistics(tokenized[split], tokenizer,
+                                        vocabulary) for split in order}
   lengths = {split: np.array(stats[split].lengths, dtype=np.int64)
              for split in order}
+  sampled = [f'{split} {len(tokenized[split]):,} of {len(texts[split]):,}'
+             for split in order if len(tokenized[split]) < len(texts[split])]
+  if sampled:
+    report.add('<p>Words, lengths and out-of-vocabulary rates below are '
+               'counted on evenly spaced reviews of the larger splits ('
+               + ', '.join(sampled) + ').</p>')
   _figure(report, plots.review_lengths(lengths), 'data_review_length',
           'Review length in words, per split, as the Transform graph '
           'splits words.')

@@ -25,6 +25,11 @@ from runs import summary as summary_lib
 from runs import transform_tokenizer
 
 _BATCH = 512
+# Reviews of a split the report tokenizes at most, evenly spaced (a split is
+# stored sorted by label, so not the first ones): the charts and rates of a
+# few thousand reviews are those of the split, and tokenizing all of a big
+# one took most of the report's time.
+TOKENIZED_REVIEWS = 4000
 CALIBRATION_BINS = 10
 
 # Slices: {value: {metric name: value}} of one feature, in a sensible order.
@@ -80,6 +85,11 @@ def split_order(splits) -> List[str]:
   known = [contract.TRAIN_SPLIT, contract.EVAL_SPLIT, contract.TEST_SPLIT]
   return ([s for s in known if s in splits]
           + sorted(s for s in splits if s not in known))
+
+
+def evenly_spaced(texts: Sequence[bytes], limit: int) -> Sequence[bytes]:
+  """At most `limit` of `texts`: every k-th, from the first."""
+  return texts[::max(1, math.ceil(len(texts) / limit))]
 
 
 def read_texts(examples_uri: str, split: str) -> List[bytes]:

@@ -112,6 +112,21 @@ def test_readers_do_not_import_tfx():
   assert not wrong, '\n'.join(wrong)
 
 
+def _imports_tfx_v1(imported: str, names: List[str]) -> bool:
+  return (imported == 'tfx' and 'v1' in names) or imported == 'tfx.v1' or (
+      imported.startswith('tfx.v1.'))
+
+
+def test_no_module_imports_tfx_v1():
+  """`tfx.v1` imports TFX's Vertex AI and BigQuery extensions as well
+  (google-cloud-aiplatform): about 15 s of every run's start-up. The project
+  imports TFX's modules themselves."""
+  wrong = [f'{module} imports tfx.v1' for module, path in _modules().items()
+           for imported, names in _imports(path)
+           if _imports_tfx_v1(imported, names)]
+  assert not wrong, '\n'.join(wrong)
+
+
 def _cycle(graph: Dict[str, Set[str]]) -> List[str]:
   """One import cycle among the modules, or []."""
   state: Dict[str, int] = {}  # 1: on the current path, 2: done
@@ -154,3 +169,5 @@ def test_the_checks_catch_what_they_are_for():
   assert _allowed('local_runner', 'runs') and _allowed('pipeline', 'contract')
   assert _cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c', 'a']
   assert _cycle({'a': {'b'}, 'b': set()}) == []
+  assert _imports_tfx_v1('tfx', ['v1']) and _imports_tfx_v1('tfx.v1.dsl', [])
+  assert not _imports_tfx_v1('tfx.components', ['Trainer'])

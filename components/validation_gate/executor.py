@@ -17,13 +17,13 @@ from typing import Any, Dict, List, Optional
 from absl import logging
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import types
-from tfx import v1 as tfx
 from tfx.components.distribution_validator import executor as drift_executor
 from tfx.components.example_validator import executor as validator_executor
 from tfx.dsl.components.base import base_executor
 from tfx.proto.orchestration import execution_result_pb2
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
+from tfx.types import standard_artifacts
 from tfx.utils import io_utils
 
 # Where each validator writes a split's report: ExampleValidator per split,
@@ -35,7 +35,7 @@ _PASSING_VALUES = (validator_executor.BLESSED_VALUE,
                    drift_executor.NO_BASELINE_STATS)
 
 
-def _report_path(anomalies: tfx.types.standard_artifacts.ExampleAnomalies,
+def _report_path(anomalies: standard_artifacts.ExampleAnomalies,
                  split: str) -> str:
   paths = [os.path.join(anomalies.uri, prefix + split,
                         validator_executor.DEFAULT_FILE_NAME)
@@ -47,7 +47,7 @@ def _report_path(anomalies: tfx.types.standard_artifacts.ExampleAnomalies,
                           f'(looked for {paths})')
 
 
-def anomalies_of(anomalies: tfx.types.standard_artifacts.ExampleAnomalies
+def anomalies_of(anomalies: standard_artifacts.ExampleAnomalies
                  ) -> Dict[str, List[str]]:
   """Human-readable anomaly descriptions per split; empty when clean."""
   found = {}
@@ -73,7 +73,7 @@ class DataAnomaliesError(RuntimeError):
 
 
 def check_anomalies(
-    anomalies: tfx.types.standard_artifacts.ExampleAnomalies,
+    anomalies: standard_artifacts.ExampleAnomalies,
     what: str = 'ExampleValidator') -> None:
   """Raises DataAnomaliesError if any split has anomalies."""
   found = anomalies_of(anomalies)

@@ -37,7 +37,7 @@ def create_stage(config: config_lib.PipelineConfig,
                  location: data.DataLocation):
   """The pipeline of `create_pipeline`, cut after Transform."""
   # pylint: disable=g-import-not-at-top
-  from tfx import v1 as tfx
+  from tfx.orchestration import pipeline as tfx_pipeline
   from pipeline import pipeline as imdb_pipeline
   # pylint: enable=g-import-not-at-top
   full = imdb_pipeline.create_pipeline(
@@ -48,7 +48,7 @@ def create_stage(config: config_lib.PipelineConfig,
     # every node its nodes name.
     component._downstream_nodes = {  # pylint: disable=protected-access
         node for node in component.downstream_nodes if node in components}
-  return tfx.dsl.Pipeline(
+  return tfx_pipeline.Pipeline(
       pipeline_name=full.pipeline_info.pipeline_name,
       pipeline_root=full.pipeline_info.pipeline_root,
       components=components,
@@ -61,13 +61,13 @@ def run(config: config_lib.PipelineConfig,
         location: data.DataLocation) -> Dict[str, float]:
   """Runs the stage; wall seconds per component, as ML Metadata recorded."""
   # pylint: disable=g-import-not-at-top
-  from tfx import v1 as tfx
+  from tfx.orchestration.local.local_dag_runner import LocalDagRunner
   from pipeline import beam_flags
   from runs import summary
   # pylint: enable=g-import-not-at-top
   started_ms = int(time.time() * 1000)
   with beam_flags.in_environment(beam_profiles.pipeline_args(config)):
-    tfx.orchestration.LocalDagRunner().run(create_stage(config, location))
+    LocalDagRunner().run(create_stage(config, location))
   latest = summary.latest_run(config.metadata_path, config.pipeline_name,
                               since_ms=started_ms)
   return {name: seconds for name, _, seconds in latest.components}

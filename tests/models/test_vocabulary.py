@@ -66,7 +66,8 @@ def test_frequency_threshold_and_order():
 
 
 def test_counts_add_up_across_batches_and_accumulators():
-  combine = vocabulary._CountTerms()  # pylint: disable=protected-access
+  combine = vocabulary._CountTerms(  # pylint: disable=protected-access
+      top_k=2, frequency_threshold=1)
   first = combine.add_input(combine.create_accumulator(),
                             (np.array([b'x', b'y'], object), np.array([2, 1])))
   first = combine.add_input(first, (np.array([b'x'], object), np.array([4])))
@@ -76,6 +77,8 @@ def test_counts_add_up_across_batches_and_accumulators():
   packed = [combine.compact(first), combine.compact(second)]
   assert combine.merge_accumulators(packed) == {b'x': 6, b'y': 2, b'z': 7}
   # (Merging may add into one of the accumulators: Beam allows it.)
-  assert combine.merge_accumulators([first, second]) == {
-      b'x': 6, b'y': 2, b'z': 7}
-  assert combine.extract_output(combine.compact({})) == {}
+  merged = combine.merge_accumulators([first, second])
+  assert merged == {b'x': 6, b'y': 2, b'z': 7}
+  # The output is the vocabulary file's content: the top 2, one a line.
+  assert combine.extract_output(combine.compact(merged)) == b'z\nx\n'
+  assert combine.extract_output(combine.compact({})) == b''

@@ -255,3 +255,13 @@ def test_calibration_legend_covers_no_bar():
     assert not box.overlaps(bar.get_window_extent(renderer))
   for ax in fig.axes:
     assert not box.overlaps(ax.get_window_extent(renderer))
+
+
+def test_evenly_spaced_keeps_both_ends_of_a_sorted_split():
+  # A split is stored sorted by label: the sample must not be its first
+  # reviews, which would all be negative.
+  texts = [b'neg'] * 500 + [b'pos'] * 500
+  sample = report_data.evenly_spaced(texts, 100)
+  assert len(sample) == 100
+  assert sample.count(b'neg') == sample.count(b'pos') == 50
+  assert report_data.evenly_spaced(texts[:30], 100) == texts[:30]
