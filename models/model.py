@@ -249,7 +249,7 @@ def _train_and_export(fn_args: FnArgs, params, tokenization,
   term_ratios = None
   if vocabulary is not None:
     term_ratios = term_vectors.nb_ratios_by_id(
-        train_dataset.take(steps_per_epoch or -1), num_ids)[:len(vocabulary)]
+        tf_transform_output, vocabulary, num_ids)[:len(vocabulary)]
     embeddings = model.get_layer(
         model_interface.EMBEDDING_LAYER).embeddings.numpy()
     term_vectors.write_projector_files(

@@ -6,18 +6,29 @@ from typing import List
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_transform as tft
 
 import contract
 from models import model_interface
 
 
-def nb_ratios_by_id(dataset: tf.data.Dataset, num_ids: int) -> np.ndarray:
-  """Each id's log-count ratio, as the Transform graph attached it to the
-  ids in `dataset` (ids never seen stay 0)."""
+def nb_ratios_by_id(tf_transform_output: tft.TFTransformOutput,
+                    vocabulary: List[str], num_ids: int,
+                    batch_size: int = 8192) -> np.ndarray:
+  """Each vocabulary id's log-count ratio, as the Transform graph attaches
+  it: every term is fed to the graph as a review of its own. A term is made
+  of normalized words, so the graph makes it again among the n-grams of that
+  review and gives it its id and ratio (a pass over the vocabulary, not over
+  the training data). Ids no term reaches (the OOV buckets) stay 0."""
+  transform = tf_transform_output.transform_features_layer()
+  text_spec = tf_transform_output.raw_feature_spec()[contract.TEXT_KEY]
   ratios = np.zeros(num_ids, np.float32)
-  for features, _ in dataset:
-    ratios[features[contract.TOKEN_IDS_KEY].values.numpy()] = (
-        features[contract.TOKEN_WEIGHTS_KEY].values.numpy())
+  for start in range(0, len(vocabulary), batch_size):
+    texts = tf.reshape(tf.constant(vocabulary[start:start + batch_size]),
+                       [-1] + list(text_spec.shape))
+    transformed = transform({contract.TEXT_KEY: texts})
+    ratios[transformed[contract.TOKEN_IDS_KEY].values.numpy()] = (
+        transformed[contract.TOKEN_WEIGHTS_KEY].values.numpy())
   return ratios
 
 

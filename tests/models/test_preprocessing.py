@@ -12,6 +12,7 @@ import tensorflow as tf
 from helpers import transform_util
 import contract
 from models import preprocessing
+from models import term_vectors
 
 
 def _words(texts):
@@ -182,3 +183,32 @@ def test_unknown_tokenization_is_refused():
     preprocessing.preprocessing_fn(
         {'text': tf.constant([b'x']), 'label': tf.constant([1], tf.int64)},
         {'tokenization': 'bpe'})
+
+
+def test_term_ratios_from_the_vocabulary_are_those_the_examples_carry(
+    tmp_path):
+  """models/term_vectors.py feeds each vocabulary term (bigrams too) to the
+  graph as a review of its own; it must get the very ratio the graph
+  attached to that id in the training examples."""
+  raw = _RAW + [{'text': b"Don't miss it!  It's GREAT, really great.",
+                 'label': 1, 'rating': 10},
+                {'text': b"'Great'? No: it's not great at all.",
+                 'label': 0, 'rating': 2}]
+  config = {'vocabulary_size': 60, 'vocabulary_min_frequency': 1,
+            'num_oov_buckets': 1, 'ngram_max': 2, 'max_words': 50}
+  data, output = transform_util.analyze_and_transform(raw, config,
+                                                      str(tmp_path))
+  vocabulary = [term.decode() for term in
+                output.vocabulary_by_name(contract.VOCABULARY_NAME)]
+  assert "it's great" in vocabulary and '?' in vocabulary
+  ratios = term_vectors.nb_ratios_by_id(output, vocabulary,
+                                        len(vocabulary) + 1, batch_size=7)
+  seen = {}
+  for row in data:
+    seen.update(zip(row[contract.TOKEN_IDS_KEY].tolist(),
+                    row[contract.TOKEN_WEIGHTS_KEY].tolist()))
+  assert sorted(seen) == list(range(len(vocabulary)))  # all terms, no OOV
+  for term_id, weight in seen.items():
+    assert ratios[term_id] == pytest.approx(weight, rel=1e-6), (
+        vocabulary[term_id])
+  assert ratios[len(vocabulary)] == 0.0  # the OOV bucket: no term
