@@ -7,7 +7,9 @@ is affine before the sigmoid, so over the review's distinct n-gram ids
 
     logit = bias + sum_i r_i * (e_i . w) / sqrt(n + 1)
 
-with nothing left over. The explanation covers the whole sentiment logit
+with nothing left over. With several sentiment heads (models/model.py) the
+logit is their mean, and w is their kernels side by side over their number,
+the bias their mean bias: still exact. The explanation covers the whole sentiment logit
 (not the rating head, which reads the same vector). A later additive part of
 the model (a linear NB term, say) adds its per-id contributions in
 `logit_contributions`, and the signature stays exact.
@@ -31,8 +33,25 @@ from models import model_interface
 from models import preprocessing
 
 
-def _sentiment_head(model: tf.keras.Model) -> tf.keras.layers.Layer:
-  return model.get_layer(contract.PROBABILITY_OUTPUT_KEY)
+def _sentiment_heads(model: tf.keras.Model):
+  """The Dense layers of the sentiment heads' logits, in order."""
+  heads = []
+  while True:
+    try:
+      heads.append(model.get_layer(model_interface.sentiment_head(len(heads))))
+    except ValueError:
+      return heads
+
+
+def sentiment_direction(model: tf.keras.Model) -> Tuple[tf.Tensor, tf.Tensor]:
+  """The sentiment logit as one affine map of the review vector: the mean of
+  the heads' logits, each head reading its slice of the vector, is the
+  vector dotted with their kernels side by side over their number, plus
+  their mean bias. Returns (direction [width], bias scalar)."""
+  heads = _sentiment_heads(model)
+  direction = tf.concat([head.kernel[:, 0] for head in heads], 0)
+  bias = tf.add_n([head.bias[0] for head in heads])
+  return direction / len(heads), bias / len(heads)
 
 
 def logit_contributions(model: tf.keras.Model, token_ids: tf.RaggedTensor,
@@ -40,22 +59,26 @@ def logit_contributions(model: tf.keras.Model, token_ids: tf.RaggedTensor,
                         ) -> Tuple[tf.RaggedTensor, tf.Tensor]:
   """Each id's contribution to the sentiment logit (ragged like
   `token_ids`) and the logit's bias (a scalar): their sum is the logit."""
-  head = _sentiment_head(model)
+  direction, bias = sentiment_direction(model)
   embedding_layer = model.get_layer(model_interface.EMBEDDING_LAYER)
   contributions = embedding_layer.contributions(token_ids, token_weights,
-                                                head.kernel[:, 0])
-  return contributions, head.bias[0]
+                                                direction)
+  return contributions, bias
 
 
 def sentiment_logit(model: tf.keras.Model, token_ids: tf.RaggedTensor,
                     token_weights: tf.RaggedTensor) -> tf.Tensor:
   """The logit as the model computes it (the review vector through the
-  head's affine map, before its sigmoid), not from the contributions: what
-  they are checked against."""
-  head = _sentiment_head(model)
+  heads' affine maps, their mean, before the sigmoid), not from the
+  contributions: what they are checked against."""
   review_vectors = model.get_layer(model_interface.EMBEDDING_LAYER)(
       token_ids, token_weights)
-  return tf.linalg.matvec(review_vectors, head.kernel[:, 0]) + head.bias[0]
+  heads = _sentiment_heads(model)
+  width = review_vectors.shape[1] // len(heads)
+  return tf.add_n([
+      tf.linalg.matvec(review_vectors[:, g * width:(g + 1) * width],
+                       head.kernel[:, 0]) + head.bias[0]
+      for g, head in enumerate(heads)]) / len(heads)
 
 
 class NgramNamer(tf.Module):

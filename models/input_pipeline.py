@@ -90,9 +90,10 @@ def transformed_dataset(file_pattern, data_accessor,
     features = model_interface.model_inputs(transformed)
     if classes:
       return features, table_targets(transformed)
+    label = tf.cast(transformed[contract.LABEL_KEY], tf.float32)
     targets = {
-        contract.PROBABILITY_OUTPUT_KEY:
-            tf.cast(transformed[contract.LABEL_KEY], tf.float32),
+        contract.PROBABILITY_OUTPUT_KEY: label,
+        model_interface.SENTIMENT_HEADS: label,  # each head learns the label
         model_interface.RATING_SCALED: model_interface.scale_rating(
             transformed[contract.RATING_KEY]),
     }

@@ -6,8 +6,9 @@ of a review looks up its embedding, scaled by the n-gram's naive-Bayes
 log-count ratio that the Transform graph attaches to it; the scaled vectors
 are summed and divided by sqrt(number of n-grams + 1) into the review vector.
 In training whole n-grams are dropped at random (`token_dropout`). Two dense
-heads read the review vector: `probability`, a sigmoid P(positive) trained
-with binary cross-entropy, and the star rating, a linear head trained with a
+heads read the review vector: `probability`, a sigmoid P(positive) -- the
+mean logit of `sentiment_heads` logistic heads on slices of the vector, each
+trained with binary cross-entropy -- and the star rating, a linear head trained with a
 Huber loss on the rating rescaled to about -1..1 (weighted by
 `rating_loss_weight`) and served as stars clipped to 1..10. A table's model (the users' own
 data, two or more classes) has a softmax head `probabilities` instead, and
@@ -63,7 +64,8 @@ def _ragged_input(name: str, dtype: tf.DType) -> tf.keras.Input:
 
 
 def _review_vector(num_ids: int, embedding_dim: int, token_dropout: float,
-                   embeddings_initializer: Any, trainable_embeddings: bool):
+                   embeddings_initializer: Any, trainable_embeddings: bool,
+                   dropout_groups: int = 1):
   """The model's inputs and the NB-weighted review vector both heads read."""
   token_ids = _ragged_input(contract.TOKEN_IDS_KEY, tf.int64)
   token_weights = _ragged_input(contract.TOKEN_WEIGHTS_KEY, tf.float32)
@@ -71,8 +73,18 @@ def _review_vector(num_ids: int, embedding_dim: int, token_dropout: float,
       num_ids, embedding_dim, token_dropout,
       embeddings_initializer=embeddings_initializer,
       trainable_embeddings=trainable_embeddings,
+      dropout_groups=dropout_groups,
       name=model_interface.EMBEDDING_LAYER)(token_ids, token_weights)
   return (token_ids, token_weights), review_vector
+
+
+def _heads_cross_entropy(labels: tf.Tensor, probabilities: tf.Tensor
+                         ) -> tf.Tensor:
+  """Mean over the heads of each head's cross-entropy with the label (one
+  label per review, [batch] or [batch, 1], against [batch, heads])."""
+  labels = tf.reshape(tf.cast(labels, probabilities.dtype), [-1, 1])
+  return tf.keras.losses.binary_crossentropy(
+      tf.broadcast_to(labels, tf.shape(probabilities)), probabilities)
 
 
 def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
@@ -80,12 +92,19 @@ def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
                 embeddings_initializer: Any = 'uniform',
                 trainable_embeddings: bool = True,
                 num_classes: Optional[int] = None,
-                has_rating: bool = True) -> tf.keras.Model:
+                has_rating: bool = True,
+                sentiment_heads: int = 1) -> tf.keras.Model:
   """NB-weighted bag of n-gram embeddings -> P(positive) and star rating.
 
-  Two heads on the same review vector: `probability` (sigmoid) and `rating`
-  (regression on the 1-10 star scale, learnt as (rating - 5.5) / 4.5 so that
-  its loss is on the scale of the sentiment loss).
+  `sentiment_heads` logistic heads each read their own slice of the review
+  vector (embedding_dim / sentiment_heads wide, with its own n-gram dropout
+  mask) and are each trained on the label (`sentiment_heads`, [batch,
+  heads]): an ensemble of that many small bags in one table. `probability`
+  is the sigmoid of their mean logit, so the model stays additive over
+  n-grams (models/explanations.py); its loss is reported, weighted 0, for
+  early stopping and the metrics. The `rating` head (regression on the 1-10
+  star scale, learnt as (rating - 5.5) / 4.5 so that its loss is on the
+  scale of the sentiment loss) reads the whole vector.
 
   A table's model (`num_classes`, two or more) has a softmax head
   `probabilities` instead, and the regression head only with a target
@@ -98,22 +117,37 @@ def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
                               num_classes, has_rating)
   (token_ids, token_weights), review_vector = _review_vector(
       num_ids, embedding_dim, token_dropout, embeddings_initializer,
-      trainable_embeddings)
-  probability = tf.keras.layers.Dense(
-      1, activation='sigmoid', name=contract.PROBABILITY_OUTPUT_KEY)(
-          review_vector)
+      trainable_embeddings, dropout_groups=sentiment_heads)
+  width = embedding_dim // sentiment_heads
+  head_logits = [
+      tf.keras.layers.Dense(1, name=model_interface.sentiment_head(g))(
+          review_vector[:, g * width:(g + 1) * width])
+      for g in range(sentiment_heads)]
+  head_logits = (tf.keras.layers.Concatenate(axis=1)(head_logits)
+                 if sentiment_heads > 1 else head_logits[0])
+  head_probabilities = tf.keras.layers.Activation(
+      'sigmoid', name=model_interface.SENTIMENT_HEADS)(head_logits)
+  probability = tf.keras.layers.Activation(
+      'sigmoid', name=contract.PROBABILITY_OUTPUT_KEY)(
+          tf.reduce_mean(head_logits, axis=1, keepdims=True))
   rating_scaled = tf.keras.layers.Dense(
       1, name=model_interface.RATING_SCALED)(review_vector)
   model = tf.keras.Model(
       inputs={contract.TOKEN_IDS_KEY: token_ids,
               contract.TOKEN_WEIGHTS_KEY: token_weights},
       outputs={contract.PROBABILITY_OUTPUT_KEY: probability,
+               model_interface.SENTIMENT_HEADS: head_probabilities,
                model_interface.RATING_SCALED: rating_scaled})
   model.compile(
       optimizer=model_layers.LazyAdam(learning_rate),
       loss={contract.PROBABILITY_OUTPUT_KEY: 'binary_crossentropy',
+            model_interface.SENTIMENT_HEADS: _heads_cross_entropy,
             model_interface.RATING_SCALED: tf.keras.losses.Huber()},
-      loss_weights={contract.PROBABILITY_OUTPUT_KEY: 1.0,
+      # The heads' loss is their mean cross-entropy; weighted by their
+      # number it is their sum, each head learning as a model of its own
+      # beside the rating loss.
+      loss_weights={contract.PROBABILITY_OUTPUT_KEY: 0.0,
+                    model_interface.SENTIMENT_HEADS: float(sentiment_heads),
                     model_interface.RATING_SCALED: rating_loss_weight},
       metrics={contract.PROBABILITY_OUTPUT_KEY: [
           tf.keras.metrics.BinaryAccuracy(name='accuracy'),
@@ -210,7 +244,8 @@ def _train_and_export(fn_args: FnArgs, params, tokenization,
       embeddings_initializer=initializer,
       trainable_embeddings=(not params['pretrained_embeddings']
                             or params['train_pretrained_embeddings']),
-      num_classes=len(classes) if classes else None, has_rating=has_rating)
+      num_classes=len(classes) if classes else None, has_rating=has_rating,
+      sentiment_heads=params['sentiment_heads'])
   model.summary(print_fn=logging.info)
   record = warm_start.training_record(tokenization, vocabulary_file, num_ids,
                                       embedding_dim)

@@ -13,6 +13,16 @@ import contract
 
 MODEL_INPUT_KEYS = (contract.TOKEN_IDS_KEY, contract.TOKEN_WEIGHTS_KEY)
 EMBEDDING_LAYER = 'ngram_embedding'
+# The sentiment heads' probabilities, [batch, heads], each trained on the
+# label; `probability` is the sigmoid of their mean logit. Head g's logit is
+# the Dense layer `sentiment_head(g)`.
+SENTIMENT_HEADS = 'sentiment_heads'
+
+
+def sentiment_head(index: int) -> str:
+  return f'sentiment_logit_{index}'
+
+
 # The rating head learns a rescaled rating; serving returns stars.
 RATING_SCALED = 'rating_scaled'
 _RATING_CENTER = (contract.MIN_RATING + contract.MAX_RATING) / 2

@@ -15,12 +15,23 @@ class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
   place of a linear weight so that the review gets a vector (for a second head
   and for `similar_terms`). Ragged inputs: no padding ids exist. During
   training whole n-grams are dropped at random (`token_dropout`).
+
+  With `dropout_groups` > 1 the embedding width is split into that many
+  equal slices, each with its own n-gram dropout mask: the slices are then
+  as many separately regularized bags (the sentiment heads of
+  models/model.py each read one), which is what makes their average an
+  ensemble rather than one wider bag.
   """
 
   def __init__(self, num_ids: int, embedding_dim: int, token_dropout: float,
                embeddings_initializer: Any = 'uniform',
-               trainable_embeddings: bool = True, **kwargs):
+               trainable_embeddings: bool = True, dropout_groups: int = 1,
+               **kwargs):
     super().__init__(**kwargs)
+    if embedding_dim % dropout_groups:
+      raise ValueError(f'embedding_dim {embedding_dim} is not a multiple of '
+                       f'dropout_groups {dropout_groups}')
+    self.dropout_groups = dropout_groups
     self.num_ids = num_ids
     self.embedding_dim = embedding_dim
     self.token_dropout = token_dropout
@@ -36,10 +47,14 @@ class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
     super().build(input_shape)
 
   def call(self, token_ids, token_weights, training=None):
-    weights = token_weights.values
+    weights = token_weights.values[:, None]
     if training and self.token_dropout:
-      weights = tf.nn.dropout(weights, rate=self.token_dropout)
-    vectors = tf.gather(self.embeddings, token_ids.values) * weights[:, None]
+      # One mask column per group, widened to the group's slice of the width.
+      weights = tf.repeat(
+          tf.nn.dropout(tf.tile(weights, [1, self.dropout_groups]),
+                        rate=self.token_dropout),
+          self.embedding_dim // self.dropout_groups, axis=1)
+    vectors = tf.gather(self.embeddings, token_ids.values) * weights
     summed = tf.math.unsorted_segment_sum(
         vectors, token_ids.value_rowids(), token_ids.nrows())
     counts = tf.cast(token_ids.row_lengths(), tf.float32)[:, None]

@@ -14,6 +14,9 @@ import contract
 # `custom_config` the pipeline passes, falling back on the defaults.
 HYPERPARAMETERS = {
     'embedding_dim': (32, 'Width of each n-gram embedding.'),
+    'sentiment_heads': (
+        4, 'Logistic heads averaged into `probability`, each reading its own '
+        'slice of the embedding width (an ensemble in one table).'),
     'token_dropout': (0.3, "Share of a review's n-grams dropped per step."),
     'learning_rate': (0.005, 'LazyAdam learning rate.'),
     'batch_size': (64, 'Reviews per training step.'),

@@ -26,9 +26,10 @@ EXPLAINED_CONFIG = {'vocabulary_size': 60, 'vocabulary_min_frequency': 1,
 def _fit(model, data, epochs):
   features = {key: tf.ragged.constant([row[key] for row in data])
               for key in model_interface.MODEL_INPUT_KEYS}
+  labels = np.array([row[contract.LABEL_KEY] for row in data], np.float32)
   targets = {
-      contract.PROBABILITY_OUTPUT_KEY:
-          np.array([row[contract.LABEL_KEY] for row in data], np.float32),
+      contract.PROBABILITY_OUTPUT_KEY: labels,
+      model_interface.SENTIMENT_HEADS: labels,
       model_interface.RATING_SCALED: model_interface.scale_rating(
           np.array([row[contract.RATING_KEY] for row in data])),
   }
@@ -58,9 +59,10 @@ def export_small_model(work_dir: str, config: Dict[str, Any],
     vocabulary = tft_output.vocabulary_by_name(contract.VOCABULARY_NAME)
     num_ids = len(vocabulary) + tokenization['num_oov_buckets']
   tf.keras.utils.set_random_seed(3)
+  # Two sentiment heads: the explanation must cover their mean logit.
   model = model_lib.build_model(num_ids, embedding_dim=8, token_dropout=0.0,
                                 learning_rate=learning_rate,
-                                rating_loss_weight=0.5)
+                                rating_loss_weight=0.5, sentiment_heads=2)
   _fit(model, data, epochs)
   ratios = None
   if vocabulary is not None:
