@@ -71,14 +71,26 @@ def _docker_environment(settings: PipelineConfig) -> List[str]:
           f'--sdk_container_image={settings.kubeflow.image}']
 
 
+def _workers_have_this_venv(settings: PipelineConfig) -> List[str]:
+  # These profiles' workers run in this venv (threads, processes of this
+  # machine, `make beam-cluster`'s worker pool), which has TFX. Unless a Beam
+  # flag names the workers' dependencies, TFX copies its own sources and
+  # builds an sdist of them for every Beam component it runs (about 3 s
+  # each, for nothing: these runners stage nothing). The image's name is
+  # that flag; these runners start no container.
+  return [f'--sdk_container_image={settings.kubeflow.image}']
+
+
 def _profile_args(settings: PipelineConfig) -> List[str]:
   profile = settings.beam.profile
   if profile == DIRECT:
     return ['--runner=DirectRunner', '--direct_running_mode=in_memory',
-            f'--direct_num_workers={settings.beam.direct_num_workers}']
+            f'--direct_num_workers={settings.beam.direct_num_workers}'
+           ] + _workers_have_this_venv(settings)
   if profile == LOCAL:
     return ['--runner=DirectRunner', '--direct_running_mode=multi_processing',
-            f'--direct_num_workers={_workers(settings)}']
+            f'--direct_num_workers={_workers(settings)}'
+           ] + _workers_have_this_venv(settings)
   if profile == PORTABLE:
     return ['--runner=PortableRunner',
             f'--job_endpoint={settings.beam.job_endpoint}',
@@ -87,7 +99,8 @@ def _profile_args(settings: PipelineConfig) -> List[str]:
             f'--environment_config={settings.beam.worker_pool}',
             # Worker processes per job (`make beam-cluster`'s job service)
             # or per task manager (Flink's and Spark's job servers).
-            f'--sdk_worker_parallelism={_workers(settings)}']
+            f'--sdk_worker_parallelism={_workers(settings)}'
+           ] + _workers_have_this_venv(settings)
   if profile == FLINK:
     master = _required(settings, 'flink_master', '--flink-master')
     return ['--runner=FlinkRunner', f'--flink_master={master}',

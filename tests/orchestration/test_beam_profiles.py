@@ -26,25 +26,39 @@ def _runners(args):
   return [a for a in args if a.startswith('--runner=')]
 
 
+_IN_THIS_VENV = '--sdk_container_image=imdb-sentiment-tfx:latest'
+
+
 def test_default_profile_is_direct_in_process():
-  args = _args()
+  args = _args(KFP_IMAGE='imdb-sentiment-tfx:latest')
   assert args == ['--runner=DirectRunner', '--direct_running_mode=in_memory',
-                  '--direct_num_workers=1']
+                  '--direct_num_workers=1', _IN_THIS_VENV]
 
 
 def test_local_profile_runs_worker_processes():
-  assert _args(BEAM_PROFILE='local', BEAM_WORKERS='3') == [
+  assert _args(BEAM_PROFILE='local', BEAM_WORKERS='3',
+               KFP_IMAGE='imdb-sentiment-tfx:latest') == [
       '--runner=DirectRunner', '--direct_running_mode=multi_processing',
-      '--direct_num_workers=3']
+      '--direct_num_workers=3', _IN_THIS_VENV]
 
 
 def test_portable_profile_defaults_to_the_loopback_cluster():
-  assert _args(['--beam-profile', 'portable']) == [
+  assert _args(['--beam-profile', 'portable'],
+               KFP_IMAGE='imdb-sentiment-tfx:latest') == [
       '--runner=PortableRunner',
       f'--job_endpoint={beam_profiles.DEFAULT_JOB_ENDPOINT}',
       '--job_server_timeout=604800', '--environment_type=EXTERNAL',
       f'--environment_config={beam_profiles.DEFAULT_WORKER_POOL}',
-      '--sdk_worker_parallelism=2']
+      '--sdk_worker_parallelism=2', _IN_THIS_VENV]
+
+
+@pytest.mark.parametrize('profile', ['direct', 'local', 'portable'])
+def test_tfx_stages_no_copy_of_itself_for_workers_in_this_venv(profile):
+  """Without a flag naming the workers' dependencies, TFX builds an sdist
+  of its own sources for every Beam component (3 s each)."""
+  from tfx.utils import dependency_utils  # pylint: disable=g-import-not-at-top
+  args = _args(BEAM_PROFILE=profile)
+  assert dependency_utils.make_beam_dependency_flags(args) == args
   assert beam_profiles.DEFAULT_JOB_ENDPOINT.startswith('127.0.0.1:')
 
 
