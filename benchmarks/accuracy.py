@@ -184,10 +184,12 @@ def main(argv=None) -> int:
   params = settings.hyperparameters(dict(s.split('=', 1) for s in args.set))
   for seed in args.seed or [params['seed']]:
     best, _ = train_and_score(splits, num_ids, params, seed)
-    print(json.dumps({'seed': seed, 'ngram_max': args.ngram_max,
+    # `seed` last: the one this model was trained with, not the setting's.
+    print(json.dumps({'ngram_max': args.ngram_max,
                       'vocabulary_size': args.vocabulary_size,
                       **{k: params[k] for k in settings.HYPERPARAMETERS
-                         if k != 'pretrained_embeddings'}, 'best': best}))
+                         if k != 'pretrained_embeddings'}, 'seed': seed,
+                      'best': best}))
   return 0
 
 
