@@ -30,6 +30,7 @@ import tensorflow as tf
 
 import contract
 from models import model_interface
+from models import model_layers
 from models import preprocessing
 
 
@@ -74,9 +75,9 @@ def sentiment_logit(model: tf.keras.Model, token_ids: tf.RaggedTensor,
   review_vectors = model.get_layer(model_interface.EMBEDDING_LAYER)(
       token_ids, token_weights)
   heads = _sentiment_heads(model)
-  width = review_vectors.shape[1] // len(heads)
+  bounds = model_layers.slice_bounds(review_vectors.shape[1], len(heads))
   return tf.add_n([
-      tf.linalg.matvec(review_vectors[:, g * width:(g + 1) * width],
+      tf.linalg.matvec(review_vectors[:, bounds[g]:bounds[g + 1]],
                        head.kernel[:, 0]) + head.bias[0]
       for g, head in enumerate(heads)]) / len(heads)
 

@@ -97,7 +97,7 @@ def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
   """NB-weighted bag of n-gram embeddings -> P(positive) and star rating.
 
   `sentiment_heads` logistic heads each read their own slice of the review
-  vector (embedding_dim / sentiment_heads wide, with its own n-gram dropout
+  vector (about embedding_dim / sentiment_heads wide, its own n-gram dropout
   mask) and are each trained on the label (`sentiment_heads`, [batch,
   heads]): an ensemble of that many small bags in one table. `probability`
   is the sigmoid of their mean logit, so the model stays additive over
@@ -118,10 +118,10 @@ def build_model(num_ids: int, embedding_dim: int, token_dropout: float,
   (token_ids, token_weights), review_vector = _review_vector(
       num_ids, embedding_dim, token_dropout, embeddings_initializer,
       trainable_embeddings, dropout_groups=sentiment_heads)
-  width = embedding_dim // sentiment_heads
+  bounds = model_layers.slice_bounds(embedding_dim, sentiment_heads)
   head_logits = [
       tf.keras.layers.Dense(1, name=model_interface.sentiment_head(g))(
-          review_vector[:, g * width:(g + 1) * width])
+          review_vector[:, bounds[g]:bounds[g + 1]])
       for g in range(sentiment_heads)]
   head_logits = (tf.keras.layers.Concatenate(axis=1)(head_logits)
                  if sentiment_heads > 1 else head_logits[0])

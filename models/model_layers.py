@@ -1,9 +1,18 @@
 """The model's custom Keras pieces: the NB-weighted embedding bag layer and the
 LazyAdam optimizer that trains its n-gram table sparsely."""
 
-from typing import Any
+from typing import Any, List
 
 import tensorflow as tf
+
+
+def slice_bounds(width: int, groups: int) -> List[int]:
+  """Where each of `groups` slices of a `width`-wide vector starts, and the
+  end: as equal as can be (a 50-wide GloVe table gives 4 heads 12 or 13)."""
+  if not 1 <= groups <= width:
+    raise ValueError(f'cannot split {width} embedding dimensions into '
+                     f'{groups} slices (sentiment_heads)')
+  return [round(g * width / groups) for g in range(groups + 1)]
 
 
 class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
@@ -17,7 +26,7 @@ class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
   training whole n-grams are dropped at random (`token_dropout`).
 
   With `dropout_groups` > 1 the embedding width is split into that many
-  equal slices, each with its own n-gram dropout mask: the slices are then
+  slices (`slice_bounds`), each with its own n-gram dropout mask: the slices are then
   as many separately regularized bags (the sentiment heads of
   models/model.py each read one), which is what makes their average an
   ensemble rather than one wider bag.
@@ -28,10 +37,9 @@ class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
                trainable_embeddings: bool = True, dropout_groups: int = 1,
                **kwargs):
     super().__init__(**kwargs)
-    if embedding_dim % dropout_groups:
-      raise ValueError(f'embedding_dim {embedding_dim} is not a multiple of '
-                       f'dropout_groups {dropout_groups}')
+    bounds = slice_bounds(embedding_dim, dropout_groups)
     self.dropout_groups = dropout_groups
+    self._group_widths = [b - a for a, b in zip(bounds, bounds[1:])]
     self.num_ids = num_ids
     self.embedding_dim = embedding_dim
     self.token_dropout = token_dropout
@@ -53,7 +61,7 @@ class NaiveBayesEmbeddingBag(tf.keras.layers.Layer):
       weights = tf.repeat(
           tf.nn.dropout(tf.tile(weights, [1, self.dropout_groups]),
                         rate=self.token_dropout),
-          self.embedding_dim // self.dropout_groups, axis=1)
+          self._group_widths, axis=1)
     vectors = tf.gather(self.embeddings, token_ids.values) * weights
     summed = tf.math.unsorted_segment_sum(
         vectors, token_ids.value_rowids(), token_ids.nrows())

@@ -51,3 +51,33 @@ def test_autograph_leaves_keras_itself_alone_and_still_converts_our_layers():
   assert conversion.is_allowlisted(training.Model.train_step)
   assert not conversion.is_allowlisted(
       model_layers.NaiveBayesEmbeddingBag.call)
+
+
+def test_heads_split_a_width_that_does_not_divide_and_explain_stays_exact():
+  """A 50-wide GloVe file and four heads: slices of 12 and 13, and the
+  contributions plus the bias are still the served logit."""
+  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  from models import explanations
+  from models import model_layers
+  # pylint: enable=g-import-not-at-top
+  assert model_layers.slice_bounds(50, 4) == [0, 12, 25, 38, 50]
+  with pytest.raises(ValueError, match='cannot split 3 embedding dimensions'):
+    model_layers.slice_bounds(3, 4)
+  model = model_lib.build_model(num_ids=20, embedding_dim=10,
+                                token_dropout=0.3, learning_rate=0.01,
+                                rating_loss_weight=0.2, sentiment_heads=4)
+  ids = tf.ragged.constant([[1, 2, 7], [3], [4, 5, 6, 19]], tf.int64)
+  weights = tf.ragged.constant([[0.5, -1.0, 2.0], [2.0], [1.0, 1.0, -3.0,
+                                                          0.1]])
+  # Trained a step so that the heads differ from their initial weights.
+  targets = {contract.PROBABILITY_OUTPUT_KEY: tf.constant([[1.], [0.], [1.]]),
+             'sentiment_heads': tf.constant([[1.], [0.], [1.]]),
+             'rating_scaled': tf.constant([[0.5], [-0.5], [1.]])}
+  features = {contract.TOKEN_IDS_KEY: ids, contract.TOKEN_WEIGHTS_KEY: weights}
+  model.fit(tf.data.Dataset.from_tensors((features, targets)), verbose=0)
+  probability = model(features)[contract.PROBABILITY_OUTPUT_KEY][:, 0].numpy()
+  contributions, bias = explanations.logit_contributions(model, ids, weights)
+  logit = tf.reduce_sum(contributions, axis=1).numpy() + float(bias)
+  np.testing.assert_allclose(1 / (1 + np.exp(-logit)), probability,
+                             rtol=1e-5)
