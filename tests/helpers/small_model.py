@@ -23,7 +23,9 @@ EXPLAINED_CONFIG = {'vocabulary_size': 60, 'vocabulary_min_frequency': 1,
                     'num_oov_buckets': 2, 'ngram_max': 2, 'max_words': 30}
 
 
-def _fit(model, data, epochs):
+def fit(model, data, epochs):
+  """Trains on transformed rows as the Trainer's targets give them (the
+  sentiment heads' target too: without it nothing trains `probability`)."""
   features = {key: tf.ragged.constant([row[key] for row in data])
               for key in model_interface.MODEL_INPUT_KEYS}
   labels = np.array([row[contract.LABEL_KEY] for row in data], np.float32)
@@ -63,7 +65,7 @@ def export_small_model(work_dir: str, config: Dict[str, Any],
   model = model_lib.build_model(num_ids, embedding_dim=8, token_dropout=0.0,
                                 learning_rate=learning_rate,
                                 rating_loss_weight=0.5, sentiment_heads=2)
-  _fit(model, data, epochs)
+  fit(model, data, epochs)
   ratios = None
   if vocabulary is not None:
     ratios = np.zeros(num_ids, np.float32)

@@ -11,6 +11,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
 from helpers import imdb_data
+from helpers import small_model
 from helpers import transform_util
 import contract
 from models import model as model_lib
@@ -20,19 +21,6 @@ from models import serving_export
 
 _CONFIG = {'vocabulary_size': 50, 'vocabulary_min_frequency': 1,
            'num_oov_buckets': 2, 'ngram_max': 2, 'max_words': 30}
-
-
-def _fit(model, data, epochs):
-  features = {key: tf.ragged.constant([row[key] for row in data])
-              for key in model_interface.MODEL_INPUT_KEYS}
-  targets = {
-      contract.PROBABILITY_OUTPUT_KEY:
-          np.array([row[contract.LABEL_KEY] for row in data], np.float32),
-      'rating_scaled': model_interface.scale_rating(
-          np.array([row[contract.RATING_KEY] for row in data])),
-  }
-  dataset = tf.data.Dataset.from_tensor_slices((features, targets)).batch(32)
-  return model.fit(dataset, epochs=epochs, verbose=0)
 
 
 @pytest.fixture(scope='module')
@@ -47,7 +35,7 @@ def exported(tmp_path_factory):
   num_ids = len(vocabulary) + _CONFIG['num_oov_buckets']
   model = model_lib.build_model(num_ids, embedding_dim=8, token_dropout=0.0,
                                 learning_rate=0.05, rating_loss_weight=0.5)
-  _fit(model, data, epochs=15)
+  small_model.fit(model, data, epochs=15)
   ratios = np.zeros(num_ids, np.float32)
   for row in data:
     ratios[row[contract.TOKEN_IDS_KEY]] = row[contract.TOKEN_WEIGHTS_KEY]
