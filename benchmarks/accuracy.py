@@ -32,6 +32,7 @@ from models import model as model_lib
 from models import model_interface
 from models import preprocessing
 from models import settings
+from models import vocabulary
 
 _SPLITS = (contract.TRAIN_SPLIT, contract.EVAL_SPLIT, contract.TEST_SPLIT)
 _SPEC = {contract.TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
@@ -56,8 +57,8 @@ def build_cache(examples: str, cache: str) -> None:
     for grams in _grams(batch[contract.TEXT_KEY]):
       terms, _, n = tf.unique_with_counts(grams.values)
       counts.update(dict(zip(terms.numpy().tolist(), n.numpy().tolist())))
-  kept = sorted(((n, t) for t, n in counts.items() if n >= 2), reverse=True)
-  terms = [t for _, t in kept]
+  terms = vocabulary.top_terms(counts, len(counts),
+                               contract.DEFAULT_VOCABULARY_MIN_FREQUENCY)
   size = len(terms)
   os.makedirs(cache, exist_ok=True)
   np.save(os.path.join(cache, 'order.npy'),
@@ -106,13 +107,14 @@ def features(cache: str, ngram_max: int, vocabulary_size: int):
   positive = train['label'][np.repeat(np.arange(len(train['lengths'])),
                                       train['lengths'])] == 1
   smoothing = contract.DEFAULT_NB_SMOOTHING
-  ratio = np.zeros(num_ids)
-  for sign, mask in ((1, positive), (-1, ~positive)):
-    n = np.bincount(train['ids'][mask], minlength=num_ids)
-    ratio += sign * np.log((n + smoothing)
-                           / (mask.sum() + smoothing * num_ids))
+  counts = [np.bincount(train['ids'][mask], minlength=num_ids).astype(
+      np.float32) for mask in (positive, ~positive)]
+  ratio = preprocessing.log_count_ratio(
+      counts[0], counts[1],
+      np.float32(positive.sum() + smoothing * num_ids),
+      np.float32((~positive).sum() + smoothing * num_ids), smoothing).numpy()
   for split in splits.values():
-    split['weights'] = ratio.astype(np.float32)[split['ids']]
+    split['weights'] = ratio[split['ids']]
   return splits, num_ids
 
 
@@ -131,13 +133,10 @@ def train_and_score(splits, num_ids, params, seed):
       params['learning_rate'], params['rating_loss_weight'],
       sentiment_heads=params['sentiment_heads'])
   train = splits[contract.TRAIN_SPLIT]
-  label = train['label'].astype(np.float32)
-  targets = {contract.PROBABILITY_OUTPUT_KEY: label,
-             model_interface.SENTIMENT_HEADS: label,
-             model_interface.RATING_SCALED:
-                 model_interface.scale_rating(train['rating'])}
+  targets = model_interface.targets(train['label'], train['rating'])
   dataset = tf.data.Dataset.from_tensor_slices((_inputs(train), targets)
-                                               ).shuffle(len(label), seed=seed)
+                                               ).shuffle(len(train['label']),
+                                                         seed=seed)
   dataset = dataset.ragged_batch(params['batch_size'])
   best, start, history = None, time.time(), []
   for epoch in range(1, params['epochs'] + 1):
@@ -184,7 +183,7 @@ def main(argv=None) -> int:
   params = settings.hyperparameters(dict(s.split('=', 1) for s in args.set))
   for seed in args.seed or [params['seed']]:
     best, _ = train_and_score(splits, num_ids, params, seed)
-    # `seed` last: the one this model was trained with, not the setting's.
+    # `seed`: the one this model was trained with, over the setting's.
     print(json.dumps({'ngram_max': args.ngram_max,
                       'vocabulary_size': args.vocabulary_size,
                       **{k: params[k] for k in settings.HYPERPARAMETERS

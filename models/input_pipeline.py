@@ -90,14 +90,8 @@ def transformed_dataset(file_pattern, data_accessor,
     features = model_interface.model_inputs(transformed)
     if classes:
       return features, table_targets(transformed)
-    label = tf.cast(transformed[contract.LABEL_KEY], tf.float32)
-    targets = {
-        contract.PROBABILITY_OUTPUT_KEY: label,
-        model_interface.SENTIMENT_HEADS: label,  # each head learns the label
-        model_interface.RATING_SCALED: model_interface.scale_rating(
-            transformed[contract.RATING_KEY]),
-    }
-    return features, targets
+    return features, model_interface.targets(
+        transformed[contract.LABEL_KEY], transformed[contract.RATING_KEY])
 
   examples = _raw_dataset(file_pattern, data_accessor,
                           tf_transform_output.raw_metadata.schema, batch_size)

@@ -39,6 +39,15 @@ def scale_rating(rating: tf.Tensor) -> tf.Tensor:
   return (tf.cast(rating, tf.float32) - _RATING_CENTER) / _RATING_HALF_RANGE
 
 
+def targets(label: tf.Tensor, rating: tf.Tensor) -> Dict[str, tf.Tensor]:
+  """The binary model's training targets from a review's 0/1 label and
+  star rating: `probability` and every sentiment head learn the label (the
+  heads' target is what trains them; `probability`'s loss only reports)."""
+  label = tf.cast(label, tf.float32)
+  return {contract.PROBABILITY_OUTPUT_KEY: label, SENTIMENT_HEADS: label,
+          RATING_SCALED: scale_rating(rating)}
+
+
 def unscale_rating(scaled: tf.Tensor) -> tf.Tensor:
   """The rating head's output -> a star rating, clipped to 1..10."""
   return tf.clip_by_value(scaled * _RATING_HALF_RANGE + _RATING_CENTER,

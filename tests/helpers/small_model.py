@@ -28,13 +28,9 @@ def fit(model, data, epochs):
   sentiment heads' target too: without it nothing trains `probability`)."""
   features = {key: tf.ragged.constant([row[key] for row in data])
               for key in model_interface.MODEL_INPUT_KEYS}
-  labels = np.array([row[contract.LABEL_KEY] for row in data], np.float32)
-  targets = {
-      contract.PROBABILITY_OUTPUT_KEY: labels,
-      model_interface.SENTIMENT_HEADS: labels,
-      model_interface.RATING_SCALED: model_interface.scale_rating(
-          np.array([row[contract.RATING_KEY] for row in data])),
-  }
+  targets = model_interface.targets(
+      np.array([row[contract.LABEL_KEY] for row in data]),
+      np.array([row[contract.RATING_KEY] for row in data]))
   dataset = tf.data.Dataset.from_tensor_slices((features, targets)).batch(32)
   model.fit(dataset, epochs=epochs, verbose=0)
 
