@@ -60,7 +60,10 @@ def warm_start(model: tf.keras.Model, base_model_dir: Optional[str],
   if not enabled:
     return {'warm_started_from': None, 'reason': 'warm start is off'}
   if not base_model_dir:
-    return {'warm_started_from': None, 'reason': 'no blessed model yet'}
+    # The resolver gives none when no model is blessed or, on unchanged
+    # data, when the blessed ones were trained on these very examples.
+    return {'warm_started_from': None,
+            'reason': 'no blessed model trained on other examples'}
   reason = warm_start_incompatibility(read_training_record(base_model_dir),
                                       record)
   if reason is None:

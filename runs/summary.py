@@ -336,14 +336,15 @@ def format_metrics_table(candidate: Dict[str, float],
 
 # The Trainer's reasons (models/warm_start.py) are in the present tense of
 # the run that trained; a cached Trainer's model was trained in an earlier one.
-_THEN = {'no blessed model yet': 'no blessed model then',
+_THEN = {'no blessed model trained on other examples':
+             'no blessed model trained on other examples at the time',
          'warm start is off': 'warm start was off'}
 
 
 def warm_start_text(summary: RunSummary) -> str:
   """Whether the run's model was warm-started, and from what; when the
   Trainer was cached, that the answer is the earlier run's that trained it
-  (its "no blessed model yet" may be false of this run)."""
+  (what was true of the models blessed then may not be of this run's)."""
   record = summary.warm_start or {}
   source, reason = record.get('warm_started_from'), record.get('reason')
   if summary.state_of('Trainer') != 'cached':

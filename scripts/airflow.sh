@@ -27,16 +27,9 @@ esac
 export AIRFLOW__CORE__LOAD_EXAMPLES=${AIRFLOW__CORE__LOAD_EXAMPLES:-False}
 # Parsing the DAG file imports TFX and TensorFlow and packages the module
 # files. Measured on 2 idle cores: 8.3 s with the venv's bytecode compiled
-# (7 s imports, 0.6 s wheels), 25 s without, 13 s of it compiling: uv installs
-# no .pyc files, and with PYTHONDONTWRITEBYTECODE set Python never caches
-# them. So compile them once; and since a busy machine takes far longer
-# (Airflow's default gives up after 30 s), allow 300 s, and re-parse every
-# 10 minutes rather than every 30 s.
-if [[ ! -e "$VENV/.bytecode-compiled" ]]; then
-  echo "Compiling the bytecode of $VENV, once (a minute or so) ..." >&2
-  "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null 2>&1 || true
-  touch "$VENV/.bytecode-compiled"
-fi
+# (scripts/ensure_venv.sh compiles it at install), 25 s without. A busy
+# machine takes far longer (Airflow's default gives up after 30 s), so allow
+# 300 s, and re-parse every 10 minutes rather than every 30 s.
 export AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT=${AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT:-300}
 export AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT=${AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT:-600}
 export AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL=${AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL:-600}

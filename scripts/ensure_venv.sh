@@ -64,7 +64,11 @@ rm -rf "$VENV"
 # uv installs the ~240 pinned packages in well under a minute; pip alone would
 # too with --no-deps, but uv is the tool the lock is made with.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check uv
-"$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" "$LOCK"
+# Bytecode compiled at install: uv installs no .pyc files, and where
+# PYTHONDONTWRITEBYTECODE is set (as in many images) Python never caches
+# them, so every process would compile TensorFlow's and TFX's sources again:
+# measured on 2 cores: TFX's local runner imports in 9.6 s instead of 23.4 s.
+"$VENV/bin/uv" pip sync --quiet --compile-bytecode --python "$VENV/bin/python" "$LOCK"
 if [[ "$INSTALL_PROJECT" == 1 ]]; then
   "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e .
 fi

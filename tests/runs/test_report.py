@@ -117,7 +117,8 @@ def test_report_is_self_contained_and_its_plots_are_real_images(pushed_run):
   assert ('ExampleValidator (the statistics against the schema): no '
           'anomalies in train, eval, test.') in page
   assert 'no previous span to compare with (span 0 is the first)' in page
-  assert ('Warm start: no, trained from scratch (no blessed model yet).'
+  assert ('Warm start: no, trained from scratch (no blessed model trained on '
+          'other examples).'
           in page)
   # The run's own model explains its worst mistakes on the test split.
   assert '<h2>Why the model got these wrong</h2>' in page
@@ -137,7 +138,8 @@ def test_a_rerun_on_unchanged_data_is_cached_and_says_why(pushed_run,
   # Its Trainer is cached: the warm start is the first run's, which had no
   # blessed model.
   assert ('Warm start: Trainer cached; its model (trained in an earlier run) '
-          'was trained from scratch: no blessed model then') in summary
+          'was trained from scratch: no blessed model trained on other '
+          'examples at the time') in summary
   path = _report_path(summary)
   assert path != _report_path(pushed_run.stdout)
   with open(path, encoding='utf-8') as f:

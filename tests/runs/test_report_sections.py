@@ -128,18 +128,22 @@ def test_warm_start_says_from_which_model_and_its_version(tmp_path):
           'as the latest blessed model); that model was pushed as version '
           '7.') in page
   scratch = _run(components=[('Trainer', 'executed', 9.0)], warm_start={
-      'warm_started_from': None, 'reason': 'no blessed model yet'})
-  assert ('Warm start: no, trained from scratch (no blessed model yet).'
+      'warm_started_from': None,
+      'reason': 'no blessed model trained on other examples'})
+  assert ('Warm start: no, trained from scratch (no blessed model trained on '
+          'other examples).'
           in _page(tmp_path, report.training_section, scratch, serving_dir))
 
 
 def test_cached_trainer_s_warm_start_is_the_earlier_run_s(tmp_path):
   run = _run(components=[('Trainer', 'cached', 0.0)], warm_start={
-      'warm_started_from': None, 'reason': 'no blessed model yet'})
+      'warm_started_from': None,
+      'reason': 'no blessed model trained on other examples'})
   page = _page(tmp_path, report.training_section, run, str(tmp_path))
   assert ('Warm start: Trainer cached; its model (trained in an earlier run) '
-          'was trained from scratch: no blessed model then.') in page
-  assert 'no blessed model yet' not in page
+          'was trained from scratch: no blessed model trained on other '
+          'examples at the time.') in page
+  assert '(no blessed model trained on other examples)' not in page
 
 
 def test_baseline_is_named_by_its_pushed_version(tmp_path):

@@ -92,7 +92,8 @@ def test_cached_trainer_s_warm_start_is_said_to_be_the_earlier_run_s(
   # run's blessed model, the same artifact.
   store = _Store(str(tmp_path / 'metadata.sqlite'))
   model = store.artifact('Model', _model(tmp_path, '9', {
-      'warm_started_from': None, 'reason': 'no blessed model yet'}))
+      'warm_started_from': None,
+      'reason': 'no blessed model trained on other examples'}))
   blessing = store.artifact('ModelBlessing', str(tmp_path / 'blessing'),
                             blessed=1)
   store.execution('Trainer', mlmd_pb2.Execution.CACHED,
@@ -108,16 +109,18 @@ def test_cached_trainer_s_warm_start_is_said_to_be_the_earlier_run_s(
   assert run.outputs['Evaluator']['blessing'][0].properties == {'blessed': 1}
   text = summary.format_summary(run)
   assert ('Warm start: Trainer cached; its model (trained in an earlier run) '
-          'was trained from scratch: no blessed model then') in text
-  assert 'no blessed model yet' not in text
+          'was trained from scratch: no blessed model trained on other '
+          'examples at the time') in text
+  assert '(no blessed model trained on other examples)' not in text
 
 
 def test_a_trainer_that_ran_says_what_it_did():
   run = summary.RunSummary(
       'r', [('Trainer', 'executed', 9.0)], False, None, None, None, {},
       warm_start={'warm_started_from': None,
-                  'reason': 'no blessed model yet'})
-  assert ('Warm start: no, trained from scratch (no blessed model yet)'
+                  'reason': 'no blessed model trained on other examples'})
+  assert ('Warm start: no, trained from scratch (no blessed model trained on '
+          'other examples)'
           in summary.format_summary(run))
   run.warm_start = {'warm_started_from': '/m/Format-Serving',
                     'reason': 'same tokenization as the latest blessed model'}
