@@ -104,6 +104,7 @@ def format_table(r) -> str:
   lines += [f'  {"  " + name:<34} {seconds:9.1f} s'
             for name, seconds in r['component_seconds'].items()]
   serving = r['serving']
+  concurrent = f'batch-256 throughput, {serving["concurrent_streams"]} streams'
   lines += [
       f'  {"Transform throughput (train)":<34} '
       f'{r["transform_examples_per_second"]:9.1f} examples/s',
@@ -118,8 +119,10 @@ def format_table(r) -> str:
       f'{serving["batch1_latency_p50_ms"]:9.2f} ms',
       f'  {"batch-1 latency p99":<34} '
       f'{serving["batch1_latency_p99_ms"]:9.2f} ms',
-      f'  {"batch-256 throughput":<34} '
+      f'  {"batch-256 throughput, one stream":<34} '
       f'{serving["batch256_reviews_per_second"]:9.0f} reviews/s',
+      f'  {concurrent:<34} '
+      f'{serving["batch256_concurrent_reviews_per_second"]:9.0f} reviews/s',
   ]
   rerun = r.get('rerun')
   if rerun:

@@ -173,3 +173,5 @@ def test_serving_benchmark_times_the_saved_model(exported):
   assert 0 < figures['batch1_latency_p50_ms'] <= figures[
       'batch1_latency_p99_ms']
   assert figures['batch8_reviews_per_second'] > 0
+  assert figures['concurrent_streams'] == (os.cpu_count() or 1)
+  assert figures['batch8_concurrent_reviews_per_second'] > 0

@@ -97,8 +97,8 @@ def test_span_1_pushes_version_1_trained_from_scratch(history):
   assert len(history['versions1']) == 1
   stdout = history['round1']
   assert 'Data: span 1 ingested; trained on span(s) 1' in stdout
-  assert 'Warm start: no, trained from scratch (no blessed model trained on '
-          'other examples)' in stdout
+  assert ('Warm start: no, trained from scratch (no blessed model trained on '
+          'other examples)') in stdout
   release = _release(history['config'], history['versions1'][0])
   assert release['spans'] == [1]
   assert release['version'] == history['versions1'][0]
