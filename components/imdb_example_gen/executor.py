@@ -24,6 +24,7 @@ from tfx.components.util import examples_utils
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
+from components import example_writer
 from components.imdb_example_gen import layout
 from components.imdb_example_gen import reviews
 
@@ -135,9 +136,9 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     with self._make_beam_pipeline() as pipeline:
       for split_name, examples in self.GenerateExamplesByBeam(
           pipeline, exec_properties).items():
-        _ = examples | f'WriteSplit[{split_name}]' >> write_split.WriteSplit(
-            artifact_utils.get_split_uri([examples_artifact], split_name),
-            output_file_format, exec_properties)
+        _ = (examples
+             | f'WriteSplit[{split_name}]' >> example_writer.WriteExamples(
+                 artifact_utils.get_split_uri([examples_artifact], split_name)))
 
     # Recorded on the artifact as the stock executor does: downstream readers
     # (TFXIO) choose their parser from these properties.

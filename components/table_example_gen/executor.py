@@ -24,6 +24,7 @@ from tfx.types import artifact_utils
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
+from components import example_writer
 from components.table_example_gen import formats
 from components.table_example_gen import rows
 import contract
@@ -129,9 +130,9 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     with self._make_beam_pipeline() as pipeline:
       for split_name, examples in self.GenerateExamplesByBeam(
           pipeline, exec_properties).items():
-        _ = examples | f'WriteSplit[{split_name}]' >> write_split.WriteSplit(
-            artifact_utils.get_split_uri([examples_artifact], split_name),
-            output_file_format, exec_properties)
+        _ = (examples
+             | f'WriteSplit[{split_name}]' >> example_writer.WriteExamples(
+                 artifact_utils.get_split_uri([examples_artifact], split_name)))
     examples_utils.set_payload_format(
         examples_artifact,
         exec_properties.get(standard_component_specs.OUTPUT_DATA_FORMAT_KEY,
