@@ -6,6 +6,7 @@ drift.py, what each orchestrator runs in orchestrators.py.
 
 from typing import List, Optional, Sequence, Union
 
+import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 # TFX's own modules rather than its public `tfx.v1`: importing `tfx.v1` also
 # imports its Vertex AI and BigQuery extensions (google-cloud-aiplatform),
@@ -54,6 +55,13 @@ from pipeline.data import DataLocation
 from pipeline.drift import make_drift_checks, make_drift_config  # pylint: disable=unused-import
 from pipeline.evaluation import make_eval_config
 
+# TFDV's default top-k and unique-value statistics count every distinct value
+# exactly, and every review's text is distinct: StatisticsGen held all the
+# text in memory (2.25 GB on 176,000 reviews, 30 s; 0.77 GB and 16 s with the
+# sketch). The sketches (Misra-Gries top-k, KMV uniques) are exact while a
+# feature has fewer distinct values than their buckets (labels, class names)
+# and estimate the rest.
+STATS_OPTIONS = tfdv.StatsOptions(use_sketch_based_topk_uniques=True)
 
 def _span_window(config: PipelineConfig, node_id: str, current: Channel,
                  num_spans: int, before_current: bool) -> Resolver:
@@ -156,7 +164,8 @@ def create_pipeline(
     examples = span_window.outputs[resolvers.HISTORY_KEY]
 
   statistics_gen = StatisticsGen(
-      examples=example_gen.outputs['examples'])
+      examples=example_gen.outputs['examples'],
+      stats_options=STATS_OPTIONS)
   if data.is_table and not config.data.schema:
     # The users' columns: inferred from this data (train, eval and test).
     schema_gen = SchemaGen(
