@@ -63,6 +63,7 @@ from pipeline.evaluation import make_eval_config
 # and estimate the rest.
 STATS_OPTIONS = tfdv.StatsOptions(use_sketch_based_topk_uniques=True)
 
+
 def _span_window(config: PipelineConfig, node_id: str, current: Channel,
                  num_spans: int, before_current: bool) -> Resolver:
   """A resolver over every artifact of `current`'s type in the pipeline's

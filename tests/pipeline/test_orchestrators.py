@@ -1,6 +1,7 @@
 """The capability table and the pipeline each orchestrator gets (no run)."""
 
 import pytest
+import tensorflow_data_validation as tfdv
 from tfx.orchestration.kubeflow.v2 import step_builder
 
 from components import resolvers
@@ -155,7 +156,6 @@ def test_the_baseline_is_never_the_candidate_where_custom_resolvers_run(
 @pytest.mark.parametrize('orchestrator', list(orchestrators.ORCHESTRATORS))
 def test_statistics_use_sketches_on_every_orchestrator(tmp_path, orchestrator):
   """Exact top-k counting would hold every review's text in memory."""
-  import tensorflow_data_validation as tfdv  # pylint: disable=g-import-not-at-top
   statistics_gen = _by_id(_pipeline(tmp_path, orchestrator))['StatisticsGen']
   options = tfdv.StatsOptions.from_json(
       statistics_gen.exec_properties['stats_options_json'])
