@@ -72,8 +72,11 @@ def unique_per_row(ids: tf.RaggedTensor, num_ids: int) -> tf.RaggedTensor:
   """
   keys = ids.value_rowids() * num_ids + ids.values
   unique_keys, _ = tf.unique(keys)
+  # The rows come out sorted, as they went in: no need for the validating
+  # ops, which are most of the ragged constructor's graph.
   return tf.RaggedTensor.from_value_rowids(
-      unique_keys % num_ids, unique_keys // num_ids, nrows=ids.nrows())
+      unique_keys % num_ids, unique_keys // num_ids, nrows=ids.nrows(),
+      validate=False)
 
 
 def hashed_ids(terms, hash_buckets: int):
@@ -106,12 +109,6 @@ def term_ids(terms: tf.RaggedTensor, settings: Dict[str, Any]
   return ids, settings['vocabulary_size'] + settings['num_oov_buckets']
 
 
-def documents_per_id(ids: tf.RaggedTensor, num_ids: int) -> tf.Tensor:
-  """How many reviews of the batch contain each id: float32 [num_ids]."""
-  return tf.math.unsorted_segment_sum(
-      tf.ones_like(ids.values, tf.float32), ids.values, num_ids)
-
-
 def log_count_ratio(positive_counts: tf.Tensor, negative_counts: tf.Tensor,
                     positive_norm: tf.Tensor, negative_norm: tf.Tensor,
                     smoothing: float) -> tf.Tensor:
@@ -135,20 +132,24 @@ def nb_log_count_ratios(ids: tf.RaggedTensor, labels: tf.Tensor,
   for the review's ids only: at serving time a request costs a few gathers,
   not a pass over the whole id space.
   """
-  is_positive = tf.equal(labels, 1)
-  positive_rows = tf.ragged.boolean_mask(ids, is_positive)
-  negative_rows = tf.ragged.boolean_mask(ids, tf.logical_not(is_positive))
+  # Per id, its reviews of each class: one flat segment sum over the (review,
+  # id) pairs each, the class read off the pair's review. No per-class copy
+  # of the ragged ids (tf.ragged.boolean_mask): fewer ops to trace, and
+  # tf.Transform traces this function about ten times per run.
+  is_positive = tf.cast(tf.equal(labels, 1), tf.float32)
+  pair_is_positive = tf.gather(is_positive, ids.value_rowids())
   # Shape [1, num_ids]: one partial sum per batch, summed over batches.
-  positive_counts = tft.sum(
-      documents_per_id(positive_rows, num_ids)[tf.newaxis],
-      reduce_instance_dims=False)
-  negative_counts = tft.sum(
-      documents_per_id(negative_rows, num_ids)[tf.newaxis],
-      reduce_instance_dims=False)
+  positive_counts = tft.sum(tf.math.unsorted_segment_sum(
+      pair_is_positive, ids.values, num_ids)[tf.newaxis],
+                            reduce_instance_dims=False)
+  negative_counts = tft.sum(tf.math.unsorted_segment_sum(
+      1.0 - pair_is_positive, ids.values, num_ids)[tf.newaxis],
+                            reduce_instance_dims=False)
   smoothing_total = smoothing * num_ids
   # The smoothed totals: all (review, id) pairs of a class, plus smoothing.
-  positive_norm = tft.sum(tf.size(positive_rows.values, tf.int64))
-  negative_norm = tft.sum(tf.size(negative_rows.values, tf.int64))
+  positive_pairs = tf.reduce_sum(tf.cast(pair_is_positive, tf.int64))
+  positive_norm = tft.sum(positive_pairs)
+  negative_norm = tft.sum(tf.size(ids.values, tf.int64) - positive_pairs)
   positive_norm = tf.cast(positive_norm, tf.float32) + smoothing_total
   negative_norm = tf.cast(negative_norm, tf.float32) + smoothing_total
   return tf.ragged.map_flat_values(
