@@ -37,6 +37,7 @@ from runs import report_data as data
 from runs import report_explanations
 from runs import report_html
 from runs import report_plots as plots
+from runs import report_reuse
 from runs import summary as summary_lib
 from runs import transform_tokenizer
 
@@ -377,12 +378,38 @@ def write_report(run: RunSummary, run_dir: str, pipeline_name: str,
   os.makedirs(run_dir, exist_ok=True)
   report = Report(run_dir)
   serving_dir = data.serving_dir(run, output_dir)
+  key = report_reuse.key_of(run, serving_dir)
+  reused = report_reuse.find(os.path.dirname(run_dir), key, exclude=run_dir)
+  source_dir, sections, figures = reused or (None, {}, [])
+  computed = {}
+
+  def reusable(group: str, *build) -> None:
+    """The sections of `build`: reused when the earlier report has them."""
+    if group in sections:
+      report.sections.extend(sections[group])
+      return
+    start, figures_before = len(report.sections), set(report.figures)
+    for section in build:
+      section()
+    computed[group] = report.sections[start:]
+    figures.extend(sorted(set(report.figures) - figures_before))
+
   outcome_section(report, run)
-  data_section(report, run)
+  if source_dir:
+    report.add(
+        '<p>Nothing this run read or wrote is new: the data, evaluation and '
+        'explanation sections below are those of the report of <a href="'
+        f'../{html.escape(os.path.basename(source_dir))}/{REPORT_FILE}">'
+        f'{html.escape(os.path.basename(source_dir))}</a>, reused rather than '
+        'computed again.</p>')
+    report_reuse.copy_figures(source_dir, figures, run_dir)
+  reusable('data', lambda: data_section(report, run))
   validation_section(report, run)
   training_section(report, run, serving_dir)
-  evaluation_section(report, run, serving_dir)
-  report_explanations.explanation_section(report, run)
+  reusable('evaluation',
+           lambda: evaluation_section(report, run, serving_dir),
+           lambda: report_explanations.explanation_section(report, run))
+  report_reuse.save(run_dir, key, {**sections, **computed}, figures)
   path = os.path.join(run_dir, REPORT_FILE)
   with open(path, 'w', encoding='utf-8') as f:
     f.write(report.page(f'{pipeline_name}: run {run.run_id}'))

@@ -8,6 +8,7 @@ the real reviews when ../shared/data/aclImdb_dev.tar.gz is present.
 import glob
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -150,6 +151,15 @@ def test_second_run_through_the_tfx_cli_is_cached_and_pushes_nothing(
                     'Pusher'):
     assert states[component] == 'cached', (component, states)
   assert not run.pushed
+  # Its report takes the artifact-only sections from the first run's report
+  # (the same artifacts) instead of computing them again, and says so.
+  report_path = re.search(r'^Report: (.+)$', stdout, re.M).group(1)
+  first_report = re.search(r'^Report: (.+)$', pushed_run.stdout, re.M).group(1)
+  with open(report_path, encoding='utf-8') as f:
+    page = f.read()
+  first_run_dir = os.path.basename(os.path.dirname(first_report))
+  assert f'href="../{first_run_dir}/report.html"' in page
+  assert 'reused rather than computed again' in page
 
 
 @pytest.mark.realdata
