@@ -23,7 +23,6 @@ sections; report_data.py reads the artifacts, report_plots.py draws.
 import argparse
 import html
 import os
-import shutil
 import sys
 from typing import Optional
 
@@ -370,6 +369,10 @@ def evaluation_section(report: Report, run: RunSummary,
       data.first_uri(run, 'Trainer', 'Model')))
 
 
+# Where the link to a reused report goes, until the page is written.
+_SOURCE_LINK = '\x00reused-report\x00'
+
+
 def write_report(run: RunSummary, run_dir: str, pipeline_name: str,
                  output_dir: str) -> str:
   """Writes the report of `run` (of the pipeline `pipeline_name`) into
@@ -396,12 +399,12 @@ def write_report(run: RunSummary, run_dir: str, pipeline_name: str,
 
   outcome_section(report, run)
   if source_dir:
+    # The link is made relative to each copy of the page (below).
     report.add(
         '<p>Nothing this run read or wrote is new: the data, evaluation and '
-        'explanation sections below are those of the report of <a href="'
-        f'../{html.escape(os.path.basename(source_dir))}/{REPORT_FILE}">'
-        f'{html.escape(os.path.basename(source_dir))}</a>, reused rather than '
-        'computed again.</p>')
+        f'explanation sections below are those of the report of <a href="'
+        f'{_SOURCE_LINK}">{html.escape(os.path.basename(source_dir))}</a>, '
+        'reused rather than computed again.</p>')
     report_reuse.copy_figures(source_dir, figures, run_dir)
   reusable('data', lambda: data_section(report, run))
   validation_section(report, run)
@@ -410,10 +413,14 @@ def write_report(run: RunSummary, run_dir: str, pipeline_name: str,
            lambda: evaluation_section(report, run, serving_dir),
            lambda: report_explanations.explanation_section(report, run))
   report_reuse.save(run_dir, key, {**sections, **computed}, figures)
+  page = report.page(f'{pipeline_name}: run {run.run_id}')
   path = os.path.join(run_dir, REPORT_FILE)
-  with open(path, 'w', encoding='utf-8') as f:
-    f.write(report.page(f'{pipeline_name}: run {run.run_id}'))
-  shutil.copyfile(path, os.path.join(output_dir, REPORT_FILE))
+  for destination in (path, os.path.join(output_dir, REPORT_FILE)):
+    link = (os.path.relpath(os.path.join(source_dir, REPORT_FILE),
+                            os.path.dirname(destination))
+            if source_dir else '')
+    with open(destination, 'w', encoding='utf-8') as f:
+      f.write(page.replace(_SOURCE_LINK, html.escape(link)))
   return path
 
 

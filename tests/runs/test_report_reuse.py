@@ -60,6 +60,9 @@ def test_same_artifacts_reuse_the_sections_and_their_figures(tmp_path, calls):
       tmp_path, _run('2026-01-02T00:00:00', components=cached), 'b')
   assert calls == {'data': 1, 'evaluation': 1}  # nothing computed again
   assert 'href="../a/report.html"' in second
+  # The copy at <output_dir>/report.html links to the same report.
+  with open(tmp_path / 'outputs' / 'report.html', encoding='utf-8') as f:
+    assert 'href="runs/a/report.html"' in f.read()
   assert 'data of model 7' in second and '<p>evaluation</p>' in second
   # The run's own part is this run's: its id and its components' states.
   assert '2026-01-02T00:00:00' in second and 'cached' in second
