@@ -145,9 +145,18 @@ def test_a_rerun_on_unchanged_data_is_cached_and_says_why(pushed_run,
   with open(path, encoding='utf-8') as f:
     page = f.read()
   assert 'Warm start: Trainer cached; its model' in page
+  first_run_dir = os.path.basename(os.path.dirname(
+      _report_path(pushed_run.stdout)))
   with open(os.path.join(pushed_run.config.output_dir, report.REPORT_FILE),
-            'rb') as latest, open(path, 'rb') as f:
-    assert latest.read() == f.read()  # now the second run's
+            encoding='utf-8') as latest:
+    latest_page = latest.read()
+  # Now the second run's, its link to the reused report made relative to
+  # outputs/ (compared as a flag: pytest's diff of two whole pages takes
+  # minutes).
+  same_page = latest_page == page.replace(
+      f'href="../{first_run_dir}/', f'href="runs/{first_run_dir}/')
+  assert same_page, 'outputs/report.html is not the second run\'s report'
+  assert f'href="runs/{first_run_dir}/report.html"' in latest_page
 
 
 def test_a_new_model_is_compared_with_the_baseline(pushed_run, baseline_run):
