@@ -21,6 +21,9 @@ from typing import Dict, List, Optional, Tuple
 from runs.summary import RunSummary
 
 SECTIONS_FILE = 'report-sections.json'
+# The key alone, beside the sections (which embed their figures, about
+# 400 KB): looking for a match reads only these small files.
+KEY_FILE = 'report-sections.key'
 
 
 def key_of(run: RunSummary, serving_dir: str) -> str:
@@ -49,6 +52,9 @@ def find(runs_root: str, key: str, exclude: str
     if os.path.abspath(directory) == os.path.abspath(exclude):
       continue
     try:
+      with open(os.path.join(directory, KEY_FILE), encoding='utf-8') as f:
+        if f.read() != key:
+          continue
       with open(os.path.join(directory, SECTIONS_FILE),
                 encoding='utf-8') as f:
         saved = json.load(f)
@@ -65,6 +71,8 @@ def save(run_dir: str, key: str, sections: Sections,
          figures: List[str]) -> None:
   with open(os.path.join(run_dir, SECTIONS_FILE), 'w', encoding='utf-8') as f:
     json.dump({'key': key, 'sections': sections, 'figures': figures}, f)
+  with open(os.path.join(run_dir, KEY_FILE), 'w', encoding='utf-8') as f:
+    f.write(key)
 
 
 def copy_figures(source_dir: str, figures: List[str], run_dir: str) -> None:
