@@ -4,14 +4,15 @@ One table, read by `create_pipeline` (which builds the pipeline from it) and
 by the runners (which print what their orchestrator lacks when they compile or
 start). Free of TFX imports: a runner can say it before TFX loads.
 
-| capability        | local | airflow | kubeflow                           |
-| ----------------- | ----- | ------- | ---------------------------------- |
-| drift check       | yes   | yes     | yes, against the previous run      |
-| warm start        | yes   | yes     | yes, from the latest blessed model |
-| baseline          | yes   | yes     | yes, maybe the candidate itself    |
-| span window       | yes   | yes     | no                                 |
-| local ML Metadata | yes   | yes     | no (the cluster's own store)       |
-| Beam flags at run | yes   | no      | no (compiled into the spec)        |
+| capability            | local | airflow          | kubeflow                           |
+| --------------------- | ----- | ---------------- | ---------------------------------- |
+| drift check           | yes   | yes              | yes, against the previous run      |
+| warm start            | yes   | yes              | yes, from the latest blessed model |
+| baseline              | yes   | yes              | yes, maybe the candidate itself    |
+| span window           | yes   | yes              | no                                 |
+| local ML Metadata     | yes   | yes              | no (the cluster's own store)       |
+| Beam profile not in   | yes   | yes, in the DAG  | no (compiled into the spec)        |
+|   the cache key       |       |                  |                                    |
 
 Airflow runs the drift check thanks to orchestration/airflow_launcher.py's
 fixes to TFX's pre-IR launcher (`name_outputs_per_component`); Kubeflow runs
@@ -28,7 +29,7 @@ WARM_START = 'warm start'
 BASELINE = 'baseline'
 SPAN_WINDOW = 'span window'
 LOCAL_METADATA = 'local ML Metadata'
-BEAM_FLAGS_AT_RUN_TIME = 'Beam flags at run time'
+BEAM_PROFILE_UNCACHED = 'Beam profile outside the cache key'
 
 # What each capability is, as a runner says it.
 CAPABILITIES = {
@@ -41,9 +42,8 @@ CAPABILITIES = {
     SPAN_WINDOW: 'Transform, Trainer and Evaluator read the latest '
                  '--span-window spans',
     LOCAL_METADATA: 'lineage and cache in SQLite under the output directory',
-    BEAM_FLAGS_AT_RUN_TIME: 'the Beam profile is outside the cache key: '
-                            'changing it alone re-runs nothing '
-                            '(pipeline/beam_flags.py)',
+    BEAM_PROFILE_UNCACHED: 'a run whose only change is the Beam profile '
+                           're-runs nothing',
 }
 
 
@@ -64,9 +64,13 @@ class Orchestrator:
 
   `custom_resolvers`: it runs this project's resolver strategies
   (components/resolvers.py); otherwise only TFX's stock ones.
+  `beam_flags_at_run_time`: its launcher resolves TFX placeholders in the
+  Beam flags when a component starts, so the pipeline holds placeholders
+  (pipeline/beam_flags.py); otherwise the flags themselves.
   """
   name: str
   custom_resolvers: bool
+  beam_flags_at_run_time: bool
   support: Mapping[str, Support]
 
   def runs(self, capability: str) -> bool:
@@ -100,19 +104,26 @@ class Orchestrator:
                       'locally:'] + lines)
 
 
-LOCAL = Orchestrator('local', custom_resolvers=True, support={
+# The local runner's IR-based launcher hashes a component's Beam flags into
+# its cache key, so it is given them at run time, as placeholders.
+LOCAL = Orchestrator('local', custom_resolvers=True,
+                     beam_flags_at_run_time=True, support={
     DRIFT_CHECK: _FULL, WARM_START: _FULL, BASELINE: _FULL,
-    SPAN_WINDOW: _FULL, LOCAL_METADATA: _FULL, BEAM_FLAGS_AT_RUN_TIME: _FULL})
+    SPAN_WINDOW: _FULL, LOCAL_METADATA: _FULL, BEAM_PROFILE_UNCACHED: _FULL})
 
-AIRFLOW = Orchestrator('airflow', custom_resolvers=True, support={
+AIRFLOW = Orchestrator('airflow', custom_resolvers=True,
+                       beam_flags_at_run_time=False, support={
     DRIFT_CHECK: _FULL, WARM_START: _FULL, BASELINE: _FULL,
     SPAN_WINDOW: _FULL, LOCAL_METADATA: _FULL,
-    BEAM_FLAGS_AT_RUN_TIME: Support(False, (
-        "TFX's pre-IR launcher, which Airflow's tasks run, takes Beam flags "
-        'as plain strings only: they are written in the DAG, and changing '
-        'BEAM_PROFILE re-runs the Beam components'))})
+    BEAM_PROFILE_UNCACHED: Support(True, (
+        "the flags are written in the DAG when Airflow parses it (TFX's "
+        'pre-IR launcher, which its tasks run, resolves no placeholders in '
+        'them), and that launcher leaves them out of its cache key, which is '
+        'the inputs and execution properties: a new BEAM_PROFILE applies '
+        'from the next parse of the DAG file'))})
 
-KUBEFLOW = Orchestrator('kubeflow', custom_resolvers=False, support={
+KUBEFLOW = Orchestrator('kubeflow', custom_resolvers=False,
+                        beam_flags_at_run_time=False, support={
     DRIFT_CHECK: Support(True, (
         "against the previous run's statistics (TFX's LatestArtifactStrategy, "
         'resolved before this run computes its own), not the previous '
@@ -134,9 +145,10 @@ KUBEFLOW = Orchestrator('kubeflow', custom_resolvers=False, support={
     LOCAL_METADATA: Support(False, (
         "Kubeflow Pipelines records lineage and cache in the cluster's own "
         'ML Metadata store; a SQLite file would vanish with its container')),
-    BEAM_FLAGS_AT_RUN_TIME: Support(False, (
-        'the Beam flags are compiled into the pipeline spec; another Beam '
-        'profile is another compiled pipeline')),
+    BEAM_PROFILE_UNCACHED: Support(False, (
+        'the Beam flags are compiled into the pipeline spec, which Kubeflow '
+        "Pipelines' cache key covers; another Beam profile is another "
+        'compiled pipeline')),
 })
 
 ORCHESTRATORS = {o.name: o for o in (LOCAL, AIRFLOW, KUBEFLOW)}

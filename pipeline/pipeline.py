@@ -311,5 +311,5 @@ def create_pipeline(
           if orchestrator.runs(orchestrators.LOCAL_METADATA) else None),
       beam_pipeline_args=(
           beam_flags.placeholders()
-          if orchestrator.runs(orchestrators.BEAM_FLAGS_AT_RUN_TIME)
+          if orchestrator.beam_flags_at_run_time
           else list(beam_pipeline_args)))

@@ -371,3 +371,41 @@ def test_drift_check_under_the_pre_ir_launcher_stops_a_drifted_span(
   with pytest.raises(Exception, match='share of positive reviews moved'):
     beam_dag_runner.BeamDagRunner().run(
         _front_of_the_pipeline(config, data.resolve(config.data.path)))
+
+
+def test_another_beam_profile_alone_reruns_nothing_under_the_pre_ir_launcher(
+    tmp_path, monkeypatch):
+  """Airflow's DAG holds the Beam flags as plain strings, but TFX's pre-IR
+  launcher keys its cache on inputs and execution properties only: a run
+  whose only change is BEAM_PROFILE is all cached (legacy BeamDagRunner, the
+  launcher and drivers AirflowComponent runs)."""
+  # pylint: disable=g-import-not-at-top
+  from tfx.orchestration.beam.legacy import beam_dag_runner
+  # pylint: enable=g-import-not-at-top
+  for name in ('update_execution', '_artifact_and_event_pairs'):
+    monkeypatch.setattr(metadata.Metadata, name,
+                        getattr(metadata.Metadata, name))
+  airflow_launcher.record_each_input_artifact_once()
+  airflow_launcher.name_outputs_per_component()
+  corpus = tmp_path / 'corpus'
+  imdb_data.write_tree(str(corpus), imdb_data.generated_corpus(
+      {'train': 30, 'test': 10}, seed=1))
+  flags = {}
+  for profile in (beam_profiles.DIRECT, beam_profiles.LOCAL):
+    config = config_lib.from_args(
+        ['--output-dir', str(tmp_path / 'out'), '--data', str(corpus),
+         '--beam-profile', profile], environ={})
+    pipeline = _front_of_the_pipeline(config, data.resolve(config.data.path))
+    flags[profile] = pipeline.beam_pipeline_args
+    beam_dag_runner.BeamDagRunner().run(pipeline)
+  assert flags[beam_profiles.DIRECT] != flags[beam_profiles.LOCAL]
+
+  store = mlmd.MetadataStore(metadata.sqlite_metadata_connection_config(
+      config.metadata_path))
+  states = {}
+  for execution in store.get_executions():
+    component = execution.properties['component_id'].string_value
+    states.setdefault(component, []).append(
+        execution.properties['state'].string_value)
+  for component in ('ImdbExampleGen', 'StatisticsGen', 'ExampleValidator'):
+    assert states[component] == ['complete', 'cached'], states
