@@ -373,6 +373,7 @@ def test_drift_check_under_the_pre_ir_launcher_stops_a_drifted_span(
         _front_of_the_pipeline(config, data.resolve(config.data.path)))
 
 
+@pytest.mark.e2e
 def test_another_beam_profile_alone_reruns_nothing_under_the_pre_ir_launcher(
     tmp_path, monkeypatch):
   """Airflow's DAG holds the Beam flags as plain strings, but TFX's pre-IR
