@@ -52,9 +52,10 @@ def test_words_follow_the_rules_on_random_text():
   patterns only match runs that are not plain spaces)."""
   rng = random.Random(7)
   alphabet = (list('abcXYZ019') + ["'"] * 4 + list('!?.,;"()-/') +
-              [' '] * 6 + ['\t', '\n', '\u00a0', 'é', 'Ü', 'ß', '<br />'])
+              [' '] * 6 + ['\t', '\n', '\u00a0', 'é', 'Ü', 'ß', '<br />',
+                           '<', '>', '<i>'])
   texts = [''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
-           for _ in range(400)]
+           for _ in range(3000)]
   assert _words(texts) == [_reference_words(t) for t in texts]
 
 
