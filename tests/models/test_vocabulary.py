@@ -63,6 +63,10 @@ def test_frequency_threshold_and_order():
   counts = {b'a': 5, b'c': 3, b'b': 3, b'd': 1}
   assert vocabulary.top_terms(counts, 10, 2) == [b'a', b'c', b'b']
   assert vocabulary.top_terms(counts, 2, 1) == [b'a', b'c']
+  # Ties at the cut are broken as tft.vocabulary breaks them.
+  assert vocabulary.top_terms(counts, 3, 1) == [b'a', b'c', b'b']
+  assert vocabulary.top_terms(counts, 1, 6) == []
+  assert vocabulary.top_terms({}, 5, 1) == []
 
 
 def test_counts_add_up_across_batches_and_accumulators():
