@@ -67,6 +67,10 @@ def test_frequency_threshold_and_order():
   assert vocabulary.top_terms(counts, 3, 1) == [b'a', b'c', b'b']
   assert vocabulary.top_terms(counts, 1, 6) == []
   assert vocabulary.top_terms({}, 5, 1) == []
+  # Packed, as Beam may hand the accumulator over, the same terms.
+  packed = vocabulary._CountTerms(10, 1).compact(  # pylint: disable=protected-access
+      dict(counts))
+  assert vocabulary.top_terms(packed, 3, 1) == [b'a', b'c', b'b']
 
 
 def test_counts_add_up_across_batches_and_accumulators():
@@ -86,3 +90,6 @@ def test_counts_add_up_across_batches_and_accumulators():
   # The output is the vocabulary file's content: the top 2, one a line.
   assert combine.extract_output(combine.compact(merged)) == b'z\nx\n'
   assert combine.extract_output(combine.compact({})) == b''
+  # One accumulator is merged as it is, packed or not.
+  assert combine.extract_output(combine.merge_accumulators(
+      [combine.compact(merged)])) == b'z\nx\n'
