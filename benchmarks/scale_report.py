@@ -67,8 +67,10 @@ def format_table(r: Dict[str, Any]) -> str:
         f'{targets["peak_rss_kb_per_review"]})')
   for form, ingest in r['ingest'].items():
     example_gen, count = ingest['example_gen'], ingest['reviews']
+    how = ('ExampleGen alone on the directory' if form == 'directory'
+           else f'ExampleGen of the {r["ingest_factor"]}x run on the {form}')
     lines.append(
-        f'  ExampleGen alone on the {form} ({r["ingest_factor"]}x, '
+        f'  {how} ({r["ingest_factor"]}x, '
         f'{count:,} reviews): {example_gen["wall_seconds"]:.1f} s wall '
         f'({example_gen["wall_seconds"] / count * 1e3:.3f} ms/review), '
         f'{example_gen["cpu_seconds"]:.1f} s CPU '

@@ -67,6 +67,9 @@ def test_the_table_shows_runs_fits_targets_and_ingestion(tmp_path):
       table)
   assert ('ExampleGen alone on the directory (2x, 55,000 reviews): 22.0 s '
           'wall (0.400 ms/review)') in table
+  assert ('ExampleGen of the 2x run on the tarball (2x, 55,000 reviews): '
+          '11.0 s wall (0.200 ms/review), 22.0 s CPU (0.400 ms/review)') in (
+              table)
   path = scale_report.plot(result, str(tmp_path / 'scale.png'))
   with open(path, 'rb') as f:
     assert f.read(8) == b'\x89PNG\r\n\x1a\n'
