@@ -72,14 +72,21 @@ def _write_split(uri, split, found):
   return os.path.join(split_dir, '*')
 
 
-def _fn_args(tmp_path, table, classes):
+def _fn_args(tmp_path, table, classes, target=False):
+  """run_fn's arguments for `table` (its last 20 rows the eval split), the
+  Transform graph analyzed on the rest; with `target`, each row's score is
+  a raw feature (`rating`) and the examples' target."""
   config = {**_CONFIG, contract.LABEL_CLASSES_KEY: classes}
-  parsed = [table_rows.Row('t', 'train', r['text'].encode(), r['label'])
+  raw, spec = _raw(table), transform_util.TABLE_FEATURE_SPEC
+  if target:
+    raw = [dict(row, rating=r['score']) for row, r in zip(raw, table)]
+    spec = {**spec, 'rating': tf.io.FixedLenFeature([], tf.float32)}
+  parsed = [table_rows.Row('t', 'train', r['text'].encode(), r['label'],
+                           target=r['score'] if target else None)
             for r in table]
   train, evals = parsed[:-20], parsed[-20:]
   transform_util.analyze_and_transform(
-      _raw(table[:-20]), config, str(tmp_path / 'transform'),
-      transform_util.TABLE_FEATURE_SPEC)
+      raw[:-20], config, str(tmp_path / 'transform'), spec)
   examples = standard_artifacts.Examples()
   examples.uri = str(tmp_path / 'examples')
   examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
@@ -157,28 +164,7 @@ def test_two_table_classes_keep_the_binary_outputs(tmp_path):
 
 def test_a_target_column_adds_the_regression_head(tmp_path):
   table = table_data.generated_rows(30, seed=6, target=True)
-  config = {**_CONFIG, contract.LABEL_CLASSES_KEY: CLASSES}
-  spec = {**transform_util.TABLE_FEATURE_SPEC,
-          'rating': tf.io.FixedLenFeature([], tf.float32)}
-  raw = [dict(row, rating=r['score']) for row, r in zip(_raw(table), table)]
-  fn_args = _fn_args(tmp_path, table, CLASSES)
-  # The same Transform graph, with the target among its raw features.
-  transform_util.analyze_and_transform(raw[:-20], config,
-                                       str(tmp_path / 'transform_target'),
-                                       spec)
-  parsed = [table_rows.Row('t', 'train', r['text'].encode(), r['label'],
-                           target=r['score']) for r in table]
-  examples_uri = str(tmp_path / 'examples_target')
-  examples = standard_artifacts.Examples()
-  examples.uri = examples_uri
-  examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
-  fn_args.train_files = [_write_split(examples_uri, 'train', parsed[:-20])]
-  fn_args.eval_files = [_write_split(examples_uri, 'eval', parsed[-20:])]
-  fn_args.transform_output = str(tmp_path / 'transform_target')
-  fn_args.data_accessor = fn_args_utils.DataAccessor(
-      tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact(
-          [examples], []),
-      record_batch_factory=None, data_view_decode_fn=None)
+  fn_args = _fn_args(tmp_path, table, CLASSES, target=True)
   model_lib.run_fn(fn_args)
   serve = tf.saved_model.load(fn_args.serving_model_dir).signatures[
       contract.SERVING_SIGNATURE]
