@@ -45,11 +45,11 @@ def exported(tmp_path_factory):
       tft_output.vocabulary_file_by_name(contract.VOCABULARY_NAME),
       ratios[:len(vocabulary)])
   tf.saved_model.save(module, export_dir, signatures=module.signatures())
-  return export_dir, vocabulary
+  return export_dir, vocabulary, module
 
 
 def test_serving_default_takes_raw_text_and_keeps_the_contract(exported):
-  export_dir, _ = exported
+  export_dir, *_ = exported
   loaded = tf.saved_model.load(export_dir)
   serve = loaded.signatures[contract.SERVING_SIGNATURE]
   assert list(serve.structured_input_signature[1]) == [
@@ -78,7 +78,7 @@ def test_serving_default_takes_raw_text_and_keeps_the_contract(exported):
 
 
 def test_similar_terms_names_vocabulary_terms(exported):
-  export_dir, vocabulary = exported
+  export_dir, vocabulary, _ = exported
   similar = tf.saved_model.load(export_dir).signatures[
       contract.SIMILAR_TERMS_SIGNATURE]
   out = similar(text=tf.constant(['Wonderful, brilliant film. Loved it!',
@@ -96,7 +96,7 @@ def test_similar_terms_names_vocabulary_terms(exported):
 
 
 def test_examples_signature_agrees_with_raw_text(exported):
-  export_dir, _ = exported
+  export_dir, *_ = exported
   loaded = tf.saved_model.load(export_dir)
   texts = [b'Great and superb', b'dull mess']
   serialized = [tf.train.Example(features=tf.train.Features(feature={
@@ -113,13 +113,13 @@ def test_examples_signature_agrees_with_raw_text(exported):
 
 
 def test_vocabulary_travels_inside_the_saved_model(exported):
-  export_dir, _ = exported
+  export_dir, *_ = exported
   assert os.path.exists(os.path.join(export_dir, 'assets',
                                      contract.VOCABULARY_NAME))
 
 
 def test_warmup_requests_are_prediction_logs_of_raw_text(exported, tmp_path):
-  export_dir, _ = exported
+  export_dir, *_ = exported
   path = serving_export.write_warmup_requests(export_dir,
                                               ['a review', 'another'])
   assert path == os.path.join(export_dir, 'assets.extra', contract.WARMUP_FILE)
@@ -134,10 +134,17 @@ def test_warmup_requests_are_prediction_logs_of_raw_text(exported, tmp_path):
 
 
 def test_verification_samples_replay_against_the_model(exported):
-  export_dir, _ = exported
+  export_dir, _, module = exported
   texts = ['Superb, loved it', 'terrible and dull', 'a film']
   path = serving_export.write_verification_samples(export_dir, texts)
-  lines = [json.loads(line) for line in open(path)]
+  with open(path) as f:
+    from_loaded = f.read()
+  # What run_fn does: the exporting module's own function, not reloaded.
+  serving_export.write_verification_samples(export_dir, texts,
+                                            module.serve_text)
+  with open(path) as f:
+    assert f.read() == from_loaded
+  lines = [json.loads(line) for line in from_loaded.splitlines()]
   assert [line['request']['instances'] for line in lines] == [
       [t] for t in texts]
   serve = tf.saved_model.load(export_dir).signatures[
@@ -152,7 +159,7 @@ def test_verification_samples_replay_against_the_model(exported):
 
 
 def test_exported_model_carries_no_optimizer_state(exported):
-  export_dir, _ = exported
+  export_dir, *_ = exported
   names = [name for name, _ in tf.train.list_variables(
       os.path.join(export_dir, 'variables', 'variables'))]
   assert any('embeddings' in name for name in names)
@@ -166,7 +173,7 @@ def test_serving_benchmark_times_the_saved_model(exported):
       os.path.join(imdb_data.PROJECT_ROOT, 'benchmarks', 'serving.py'))
   serving = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(serving)
-  export_dir, _ = exported
+  export_dir, *_ = exported
   figures = serving.measure(export_dir, [b'a great film', b'dull mess'],
                             single_requests=30, batch_size=8, batches=3)
   assert figures['batch1_requests'] == 30
