@@ -16,19 +16,28 @@ from contract import serving_directory  # pylint: disable=g-import-not-at-top,wr
 from pipeline import configs as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
+# The session's fixtures that cost a pipeline run or a trained model: the
+# modules using one of them share a worker, so that it is made once.
+_SHARED_SESSION_FIXTURES = ('pushed_run', 'explained_model')
+
+
 # Before xdist's own hook, which reads the groups into the test ids.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
   """Groups for `pytest -n 2 --dist loadgroup` (pytest-xdist; `make test`):
   a group runs on one worker. A module is one group (its module-scoped
-  fixtures are runs or venvs made once); the modules using the session's
-  `pushed_run` are one group, so that run is made once."""
-  sharing = {item.module.__name__ for item in items
-             if 'pushed_run' in item.fixturenames}
+  fixtures are runs or venvs made once); the modules using one of the
+  session's `_SHARED_SESSION_FIXTURES` are one group per fixture (the first
+  a module uses, in that order), so that it is made once."""
+  group_of_module = {}
+  for fixture in _SHARED_SESSION_FIXTURES:
+    for item in items:
+      if fixture in item.fixturenames:
+        group_of_module.setdefault(item.module.__name__, fixture)
   for item in items:
     module = item.module.__name__
     item.add_marker(pytest.mark.xdist_group(
-        'pushed_run' if module in sharing else module))
+        group_of_module.get(module, module)))
 
 
 @pytest.fixture(scope='session')
