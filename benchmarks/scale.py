@@ -9,8 +9,8 @@ CPU seconds and peak resident memory of the runner's whole process tree
 interval). Fits cost = fixed + per review x reviews over the factors, for the
 run and per component, and extrapolates to a million reviews. Then, at one
 factor, ExampleGen alone on the directory form, to compare ingestion per
-review with that factor's run's ExampleGen on the tarball. Prints a table; writes bench-scale.json and
-bench-scale.png. A benchmark, not a test: nothing here asserts a target.
+review with that factor's run's ExampleGen on the tarball. Prints a table;
+writes bench-scale.json and bench-scale.png. A benchmark, not a test: nothing here asserts a target.
 """
 
 import json
@@ -215,13 +215,12 @@ def main(argv=None) -> int:
         'data': tarball_run['data'], 'reviews': tarball_run['reviews'],
         'example_gen': tarball_run['components']['ImdbExampleGen'],
         'measured_in': os.path.join(args.output_dir, f'x{directory_factor}')}
+    directory_dir = os.path.join(args.output_dir, 'ingest-directory')
     ingest['directory'] = run_ingest(
         scaled_data(args.data, directory_factor, args.data_dir, args.seed,
                     as_directory=True),
-        os.path.join(args.output_dir, 'ingest-directory'),
-        args.pipeline_args, args.sample_interval)
-    ingest['directory']['measured_in'] = os.path.join(args.output_dir,
-                                                      'ingest-directory')
+        directory_dir, args.pipeline_args, args.sample_interval)
+    ingest['directory']['measured_in'] = directory_dir
     print('ExampleGen alone on the directory: '
           f'{ingest["directory"]["example_gen"]["wall_seconds"]:.0f} s',
           flush=True)

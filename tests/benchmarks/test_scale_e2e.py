@@ -77,7 +77,8 @@ def test_example_gen_read_the_tarball_in_its_run_and_the_directory_alone(
     bench):
   result, _, output_dir = bench
   assert result['ingest_factor'] == 2
-  tarball, directory = result['ingest']['tarball'], result['ingest']['directory']
+  tarball = result['ingest']['tarball']
+  directory = result['ingest']['directory']
   # The tarball's figures are the 2x run's own ExampleGen.
   [run] = [r for r in result['runs'] if r['factor'] == 2]
   assert tarball['example_gen'] == run['components']['ImdbExampleGen']

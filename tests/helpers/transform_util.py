@@ -92,14 +92,9 @@ def analyze_and_transform(raw, custom_config, work_dir,
 
 def _kept_copy(work_dir: str) -> str:
   """A copy of an analysis's outputs, for the process's later analyses of
-  the same reviews (a test may change or delete its own work_dir)."""
-  global _KEPT_ROOT  # pylint: disable=global-statement
-  if _KEPT_ROOT is None:
-    _KEPT_ROOT = tempfile.mkdtemp(prefix='tft_analyses_')
-    atexit.register(shutil.rmtree, _KEPT_ROOT, True)
-  kept = os.path.join(_KEPT_ROOT, str(len(_ANALYSES)))
-  shutil.copytree(work_dir, kept)
+  the same reviews (a test may change or delete its own work_dir), removed
+  when the process ends."""
+  kept = tempfile.mkdtemp(prefix='tft_analysis_')
+  atexit.register(shutil.rmtree, kept, True)
+  shutil.copytree(work_dir, kept, dirs_exist_ok=True)
   return kept
-
-
-_KEPT_ROOT = None

@@ -45,7 +45,8 @@ def test_the_same_analysis_again_is_a_full_copy_with_the_same_rows(tmp_path):
   os.rename(tmp_path / 'first', tmp_path / 'moved')
   again_rows, again = transform_util.analyze_and_transform(
       raw, {**_CONFIG, 'epochs': 2}, str(tmp_path / 'again'))
-  assert transform_util._ANALYSES == analyses  # pylint: disable=protected-access
+  # pylint: disable-next=protected-access
+  assert transform_util._ANALYSES == analyses
   assert again.transform_savedmodel_dir.startswith(str(tmp_path / 'again'))
   vocabulary = os.path.join('transform_fn', 'assets', contract.VOCABULARY_NAME)
   with open(tmp_path / 'moved' / vocabulary, 'rb') as f:
