@@ -87,23 +87,25 @@ def split_order(splits) -> List[str]:
           + sorted(s for s in splits if s not in known))
 
 
-def evenly_spaced(texts: Sequence[bytes], limit: int) -> Sequence[bytes]:
-  """At most `limit` of `texts`: every k-th, from the first."""
-  return texts[::max(1, math.ceil(len(texts) / limit))]
-
-
-def read_texts(examples_uri: str, split: str) -> List[bytes]:
-  """The review texts of one split of an Examples artifact."""
+def read_evenly_spaced_texts(examples_uri: str, split: str, limit: int
+                             ) -> Tuple[List[bytes], int]:
+  """At most `limit` review texts of one split, every k-th from the first,
+  and the split's number of reviews. Streamed: the split is counted, then
+  only the texts kept are parsed, so the report's memory does not grow with
+  the data (holding every text was the run's peak at 220,000 reviews)."""
   files = sorted(tf.io.gfile.glob(os.path.join(examples_uri,
                                                f'Split-{split}', '*')))
+  records = tf.data.TFRecordDataset(files, compression_type='GZIP')
+  count = int(records.reduce(np.int64(0), lambda n, _: n + 1))
+  stride = max(1, math.ceil(count / limit))
+  kept = records.enumerate().filter(
+      lambda i, _: i % stride == 0).map(lambda _, record: record)
   spec = {contract.TEXT_KEY: tf.io.FixedLenFeature([], tf.string)}
   texts = []
-  dataset = tf.data.TFRecordDataset(files, compression_type='GZIP').batch(
-      _BATCH)
-  for batch in dataset:
+  for batch in kept.batch(_BATCH):
     texts.extend(tf.io.parse_example(batch, spec)[contract.TEXT_KEY]
                  .numpy().tolist())
-  return texts
+  return texts, count
 
 
 class TokenStatistics:

@@ -8,7 +8,7 @@ TensorFlow alone, as TF Serving loads it.
 import html
 import os
 import re
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -23,24 +23,33 @@ _BATCH = 256
 _MARKUP = re.compile(r'<[^>]*>')
 
 
-def labelled_examples(examples_uri: str, split: str
-                      ) -> Tuple[List[bytes], np.ndarray, List[bytes]]:
-  """(texts, labels, review ids) of one split of an Examples artifact."""
+def labelled_batches(examples_uri: str, split: str
+                     ) -> Iterator[Tuple[List[bytes], np.ndarray, List[bytes]]]:
+  """(texts, labels, review ids) of one split of an Examples artifact, a
+  batch at a time: a split is never held whole (at a million reviews its
+  texts alone are gigabytes)."""
   files = sorted(tf.io.gfile.glob(os.path.join(examples_uri,
                                                f'Split-{split}', '*')))
   spec = {contract.TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
           contract.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
           contract.REVIEW_ID_KEY: tf.io.FixedLenFeature([], tf.string,
                                                         default_value='')}
-  texts, labels, review_ids = [], [], []
   dataset = tf.data.TFRecordDataset(files, compression_type='GZIP').batch(
       _BATCH)
   for batch in dataset:
     parsed = tf.io.parse_example(batch, spec)
-    texts.extend(parsed[contract.TEXT_KEY].numpy().tolist())
-    labels.extend(parsed[contract.LABEL_KEY].numpy().tolist())
-    review_ids.extend(parsed[contract.REVIEW_ID_KEY].numpy().tolist())
-  return texts, np.array(labels, np.int64), review_ids
+    yield (parsed[contract.TEXT_KEY].numpy().tolist(),
+           parsed[contract.LABEL_KEY].numpy(),
+           parsed[contract.REVIEW_ID_KEY].numpy().tolist())
+
+
+class _Mistake(NamedTuple):
+  error: float
+  index: int  # in the split: ties go to the earlier review
+  text: bytes
+  label: int
+  review_id: bytes
+  probability: float
 
 
 def most_wrong(probabilities: np.ndarray, labels: np.ndarray,
@@ -66,6 +75,27 @@ def _probabilities(serve, texts: Sequence[bytes]) -> np.ndarray:
           contract.PROBABILITY_OUTPUT_KEY].numpy()
          for start in range(0, len(texts), _BATCH)]
   return np.concatenate(out) if out else np.zeros([0], np.float32)
+
+
+def _surest_mistakes(serve, batches) -> Tuple[List[_Mistake], int, int]:
+  """The NUM_WRONG misclassified reviews of largest error over all
+  `batches` (as `most_wrong` would pick them from the whole split), the
+  number of reviews and of misclassified ones. Only the candidates are
+  kept between batches."""
+  chosen: List[_Mistake] = []
+  reviews = misclassified = 0
+  for texts, labels, review_ids in batches:
+    probabilities = _probabilities(serve, texts)
+    misclassified += int(np.sum(
+        (probabilities >= contract.DECISION_THRESHOLD) != (labels == 1)))
+    chosen.extend(
+        _Mistake(float(abs(labels[i] - probabilities[i])), reviews + i,
+                 texts[i], int(labels[i]), review_ids[i],
+                 float(probabilities[i]))
+        for i in most_wrong(probabilities, labels, NUM_WRONG))
+    chosen = sorted(chosen, key=lambda m: (-m.error, m.index))[:NUM_WRONG]
+    reviews += len(texts)
+  return chosen, reviews, misclassified
 
 
 def _terms_html(terms, contributions, ngram_counts) -> str:
@@ -94,27 +124,23 @@ def explanation_section(report: report_html.Report, run) -> None:
       os.path.join(model_dir, 'saved_model.pb')) or not examples_uri:
     report.missing('The Trainer model or the Examples')
     return
-  texts, labels, review_ids = labelled_examples(examples_uri,
-                                                contract.TEST_SPLIT)
-  if not texts:
-    report.missing('The test split of the Examples')
-    return
   signatures = tf.saved_model.load(model_dir).signatures
   if contract.EXPLAIN_SIGNATURE not in signatures:
     report.add('<p>This run\'s model has no <code>explain</code> signature '
                '(it was exported before there was one).</p>')
     return
-  probabilities = _probabilities(
-      signatures[contract.SERVING_SIGNATURE], texts)
-  chosen = most_wrong(probabilities, labels, NUM_WRONG)
-  misclassified = int(np.sum(
-      (probabilities >= contract.DECISION_THRESHOLD) != (labels == 1)))
+  chosen, reviews, misclassified = _surest_mistakes(
+      signatures[contract.SERVING_SIGNATURE],
+      labelled_batches(examples_uri, contract.TEST_SPLIT))
+  if not reviews:
+    report.missing('The test split of the Examples')
+    return
   if not chosen:
-    report.add(f'<p>The model misclassified none of the {len(texts):,} test '
+    report.add(f'<p>The model misclassified none of the {reviews:,} test '
                'reviews.</p>')
     return
   report.add(
-      f'<p>Of the {len(texts):,} test reviews the model misclassified '
+      f'<p>Of the {reviews:,} test reviews the model misclassified '
       f'{misclassified:,}; below, the {len(chosen)} it was surest of. The '
       'model is additive over n-grams up to its sigmoid, so these are not '
       'saliency guesses: the logit is exactly the bias plus each distinct '
@@ -123,16 +149,17 @@ def explanation_section(report: report_html.Report, run) -> None:
       'of largest |contribution|, <span class="pos">for positive</span> or '
       '<span class="neg">for negative</span>.</p>')
   explained = signatures[contract.EXPLAIN_SIGNATURE](**{
-      contract.SERVING_INPUT_KEY: tf.constant([texts[i] for i in chosen],
+      contract.SERVING_INPUT_KEY: tf.constant([m.text for m in chosen],
                                               tf.string)})
   explained = {key: value.numpy() for key, value in explained.items()}
-  for row, index in enumerate(chosen):
-    review_id = review_ids[index].decode('utf-8', 'replace') or f'#{index}'
+  for row, mistake in enumerate(chosen):
+    review_id = (mistake.review_id.decode('utf-8', 'replace')
+                 or f'#{mistake.index}')
     report.add(
         f'<h3>{row + 1}. {html.escape(review_id)}: labelled '
-        f'{contract.LABEL_NAMES[labels[index]]}, P(positive) '
-        f'{probabilities[index]:.3f}</h3>'
-        f'<p class="review">{html.escape(excerpt(texts[index]))}</p>'
+        f'{contract.LABEL_NAMES[mistake.label]}, P(positive) '
+        f'{mistake.probability:.3f}</h3>'
+        f'<p class="review">{html.escape(excerpt(mistake.text))}</p>'
         f'<p>logit {explained[contract.LOGIT_OUTPUT_KEY][row]:+.2f} = bias '
         f'{explained[contract.BIAS_OUTPUT_KEY][row]:+.2f} + n-grams '
         f'{explained[contract.CONTRIBUTION_TOTAL_OUTPUT_KEY][row]:+.2f}; '

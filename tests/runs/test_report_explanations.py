@@ -109,3 +109,29 @@ def test_a_run_without_a_model_says_so(tmp_path):
       identical_to_version=None, blessed=None, metrics={}, outputs={})
   page = _page(tmp_path, run)
   assert 'The Trainer model or the Examples: not in this run' in page
+
+
+def test_the_surest_mistakes_of_a_split_are_found_a_batch_at_a_time():
+  # The split is streamed: the mistakes kept between batches must be those
+  # `most_wrong` picks from the whole split, ties to the earlier review.
+  rng = np.random.default_rng(7)
+  probabilities = rng.random(1000).astype(np.float32)
+  labels = rng.integers(0, 2, 1000)
+  probabilities[[40, 700, 900]] = 1.0  # errors of 1: the largest, tied
+  labels[[40, 700, 900]] = 0
+  texts = [b'%d' % i for i in range(1000)]
+
+  def serve(**inputs):
+    rows = [int(t) for t in inputs[contract.SERVING_INPUT_KEY].numpy()]
+    return {contract.PROBABILITY_OUTPUT_KEY: tf.constant(probabilities[rows])}
+
+  batches = [(texts[s:s + 64], labels[s:s + 64], [b'id%d' % s] * 64)
+             for s in range(0, 1000, 64)]
+  chosen, reviews, misclassified = report_explanations._surest_mistakes(
+      serve, iter(batches))
+  expected = report_explanations.most_wrong(
+      probabilities, labels, report_explanations.NUM_WRONG)
+  assert [m.index for m in chosen] == expected == [40, 700, 900]
+  assert [m.text for m in chosen] == [texts[i] for i in expected]
+  assert reviews == 1000
+  assert misclassified == int(np.sum((probabilities >= 0.5) != (labels == 1)))

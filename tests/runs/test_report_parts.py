@@ -2,10 +2,14 @@
 the figures themselves, and the page that embeds them."""
 
 import io
+import os
 
 import matplotlib.text
 import numpy as np
 from PIL import Image
+import tensorflow as tf
+
+import contract
 
 from runs import report_data
 from runs import report_html
@@ -257,11 +261,35 @@ def test_calibration_legend_covers_no_bar():
     assert not box.overlaps(ax.get_window_extent(renderer))
 
 
-def test_evenly_spaced_keeps_both_ends_of_a_sorted_split():
+def _write_split(examples_uri, split, texts):
+  split_dir = os.path.join(examples_uri, f'Split-{split}')
+  os.makedirs(split_dir)
+  # Two files, as ExampleGen may write: the stride runs across them.
+  for part, start in enumerate((0, len(texts) // 3)):
+    end = len(texts) // 3 if part == 0 else len(texts)
+    with tf.io.TFRecordWriter(os.path.join(split_dir, f'data-{part}.gz'),
+                              options='GZIP') as writer:
+      for text in texts[start:end]:
+        writer.write(tf.train.Example(features=tf.train.Features(feature={
+            contract.TEXT_KEY: tf.train.Feature(
+                bytes_list=tf.train.BytesList(value=[text]))}))
+                     .SerializeToString())
+
+
+def test_evenly_spaced_texts_keep_both_ends_of_a_sorted_split(tmp_path):
   # A split is stored sorted by label: the sample must not be its first
   # reviews, which would all be negative.
-  texts = [b'neg'] * 500 + [b'pos'] * 500
-  sample = report_data.evenly_spaced(texts, 100)
-  assert len(sample) == 100
-  assert sample.count(b'neg') == sample.count(b'pos') == 50
-  assert report_data.evenly_spaced(texts[:30], 100) == texts[:30]
+  texts = [b'neg %d' % i for i in range(500)] + [
+      b'pos %d' % i for i in range(500)]
+  _write_split(str(tmp_path), 'train', texts)
+  sample, count = report_data.read_evenly_spaced_texts(str(tmp_path),
+                                                       'train', 100)
+  assert count == 1000
+  assert sample == texts[::10]
+  _write_split(str(tmp_path), 'test', texts[:30])
+  assert report_data.read_evenly_spaced_texts(str(tmp_path), 'test', 100) == (
+      texts[:30], 30)
+  # 1,000 reviews, at most 300: every 4th (every 3rd would give 334).
+  sample, _ = report_data.read_evenly_spaced_texts(str(tmp_path), 'train',
+                                                   300)
+  assert sample == texts[::4] and len(sample) == 250
