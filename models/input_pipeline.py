@@ -10,8 +10,9 @@ so the Trainer's memory does not grow with the data (an in-memory cache held
 about 4 KB per review).
 """
 
+import math
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -43,21 +44,24 @@ CHUNKS_READ_AT_ONCE = 16
 SHUFFLE_BUFFER = 8192
 
 
-def _save_chunks(examples: tf.data.Dataset, directory: str) -> List[str]:
+def _save_chunks(examples: tf.data.Dataset, directory: str
+                 ) -> Tuple[List[str], int]:
   """Writes `examples` as TFRecord files of CHUNK_SIZE serialized examples
-  (each tensor of the nested structure by tf.io.serialize_tensor)."""
+  (each tensor of the nested structure by tf.io.serialize_tensor); returns
+  the files and the number of examples."""
   def serialize(*example):
     return tf.io.serialize_tensor(tf.stack([
         tf.io.serialize_tensor(tensor) for tensor in tf.nest.flatten(example)]))
 
   tf.io.gfile.makedirs(directory)
-  paths = []
+  paths, count = [], 0
   for records in examples.map(serialize).batch(CHUNK_SIZE):
     paths.append(os.path.join(directory, f'chunk-{len(paths):06d}.tfrecord'))
     with tf.io.TFRecordWriter(paths[-1]) as writer:
       for record in records.numpy():
         writer.write(record)
-  return paths
+    count += len(records)
+  return paths, count
 
 
 def _parse_function(element_spec):
@@ -76,10 +80,12 @@ def transformed_dataset(file_pattern, data_accessor,
                         tf_transform_output: tft.TFTransformOutput,
                         batch_size: int, shuffle_seed: Optional[int],
                         cache_dir: str,
-                        classes: Optional[Sequence[str]] = None
-                        ) -> tf.data.Dataset:
+                        classes: Optional[Sequence[str]] = None,
+                        max_examples: Optional[int] = None
+                        ) -> Tuple[tf.data.Dataset, int]:
   """(features, targets) batches: transformed once into `cache_dir` (local
-  scratch space, deleted by the caller), then read back from there.
+  scratch space, deleted by the caller), then read back from there; and the
+  number of examples saved. `max_examples`: see `saved_and_shuffled`.
 
   With a table's `classes` the targets are the class index and, with a
   target column, the target as it is (models/model.py's table model)."""
@@ -97,22 +103,35 @@ def transformed_dataset(file_pattern, data_accessor,
                           tf_transform_output.raw_metadata.schema, batch_size)
   examples = examples.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
   examples = examples.unbatch()
-  return saved_and_shuffled(examples, cache_dir, shuffle_seed).ragged_batch(
-      batch_size).prefetch(tf.data.AUTOTUNE)
+  dataset, count = saved_and_shuffled(examples, cache_dir, shuffle_seed,
+                                      max_examples)
+  return dataset.ragged_batch(batch_size).prefetch(tf.data.AUTOTUNE), count
 
 
 def saved_and_shuffled(examples: tf.data.Dataset, cache_dir: str,
-                       shuffle_seed: Optional[int]) -> tf.data.Dataset:
+                       shuffle_seed: Optional[int],
+                       max_examples: Optional[int] = None
+                       ) -> Tuple[tf.data.Dataset, int]:
   """`examples` computed once into chunk files in `cache_dir`, then read
   from there: in order without a seed, block-shuffled anew each epoch with
-  one."""
-  paths = _save_chunks(examples, cache_dir)
+  one; and the number of examples saved.
+
+  In order, `max_examples` reads every k-th example only, the fewest that
+  keeps at most that many: a split stored sorted by label stays balanced,
+  and the same examples are read each time (early stopping compares
+  like with like)."""
+  if max_examples and shuffle_seed is not None:
+    raise ValueError('max_examples thins an unshuffled split only')
+  paths, count = _save_chunks(examples, cache_dir)
   if not paths:
     raise ValueError(f'no examples to train or evaluate on: {cache_dir}')
   chunks = tf.data.Dataset.from_tensor_slices(paths)
   read = tf.data.TFRecordDataset
   if shuffle_seed is None:
     dataset = chunks.flat_map(read)
+    if max_examples and count > max_examples:
+      # Records are skipped before they are parsed.
+      dataset = dataset.shard(math.ceil(count / max_examples), 0)
   else:
     dataset = chunks.shuffle(
         len(paths), seed=shuffle_seed, reshuffle_each_iteration=True
@@ -123,7 +142,7 @@ def saved_and_shuffled(examples: tf.data.Dataset, cache_dir: str,
   if shuffle_seed is not None:
     dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed,
                               reshuffle_each_iteration=True)
-  return dataset
+  return dataset, count
 
 
 def table_targets(transformed: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:

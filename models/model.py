@@ -29,7 +29,7 @@ package.
 import math
 import os
 import tempfile
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -198,6 +198,45 @@ def early_stopping_monitor(model: tf.keras.Model) -> str:
   return f'val_{head}_loss'
 
 
+# The eval loss early stopping watches is measured on every k-th `eval`
+# review, at most this many: the same reviews at every check, so the checks
+# compare like with like; a split of tens of thousands would otherwise cost
+# each check as much as its training steps. (The Evaluator scores the whole
+# `test` split.)
+MAX_EVAL_EXAMPLES_PER_CHECK = 5_000
+
+
+class CheckSchedule(NamedTuple):
+  """How `fit` runs: Keras epochs (each one check of the eval loss), steps
+  in each (None: a whole pass), checks before early stopping may stop
+  (`start_from_epoch`), and whether the training data repeats."""
+  epochs: int
+  steps_per_epoch: Optional[int]
+  start_from_epoch: int
+  repeat: bool
+
+
+def check_schedule(train_examples: int, batch_size: int, epochs: int,
+                   examples_per_check: int, train_steps: Optional[int]
+                   ) -> CheckSchedule:
+  """At most `epochs` passes over `train`, checking the eval loss once a
+  pass, or every `examples_per_check` examples where a pass is longer (a
+  pass cut into equal checks; early stopping waits for the first pass to
+  end). A step budget (TrainArgs num_steps, e.g. a Kubeflow runtime
+  parameter) is spread over `epochs` checks instead."""
+  if train_steps:
+    return CheckSchedule(epochs, max(1, math.ceil(train_steps / epochs)), 0,
+                         True)
+  checks_per_pass = (max(1, math.ceil(train_examples / examples_per_check))
+                     if examples_per_check > 0 else 1)
+  if checks_per_pass == 1:
+    return CheckSchedule(epochs, None, 0, False)
+  steps_per_pass = math.ceil(train_examples / batch_size)
+  return CheckSchedule(epochs * checks_per_pass,
+                       math.ceil(steps_per_pass / checks_per_pass),
+                       checks_per_pass - 1, True)
+
+
 def run_fn(fn_args: FnArgs) -> None:
   """TFX Trainer entry point."""
   params = hyperparameters(fn_args.custom_config)
@@ -217,14 +256,15 @@ def run_fn(fn_args: FnArgs) -> None:
 def _train_and_export(fn_args: FnArgs, params, tokenization,
                       tf_transform_output: tft.TFTransformOutput,
                       classes, has_rating: bool, scratch: str) -> None:
-  train_dataset = input_pipeline.transformed_dataset(
+  train_dataset, train_examples = input_pipeline.transformed_dataset(
       fn_args.train_files, fn_args.data_accessor, tf_transform_output,
       params['batch_size'], shuffle_seed=params['seed'],
       cache_dir=os.path.join(scratch, 'train'), classes=classes)
-  eval_dataset = input_pipeline.transformed_dataset(
+  eval_dataset, _ = input_pipeline.transformed_dataset(
       fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
       params['batch_size'], shuffle_seed=None,
-      cache_dir=os.path.join(scratch, 'eval'), classes=classes)
+      cache_dir=os.path.join(scratch, 'eval'), classes=classes,
+      max_examples=MAX_EVAL_EXAMPLES_PER_CHECK)
 
   vocabulary_file = vocabulary = None
   if tokenization['tokenization'] == contract.HASHING:
@@ -258,24 +298,24 @@ def _train_and_export(fn_args: FnArgs, params, tokenization,
                if started['warm_started_from'] else 'no, trained from scratch',
                started['reason'])
 
-  # By default one epoch is one pass over `train`. A step budget (TrainArgs
-  # num_steps, e.g. a Kubeflow runtime parameter) is spread over the epochs
-  # instead, so early stopping still checks `eval` `epochs` times.
-  steps_per_epoch = None
-  if fn_args.train_steps:
-    steps_per_epoch = max(1, math.ceil(fn_args.train_steps / params['epochs']))
+  schedule = check_schedule(train_examples, params['batch_size'],
+                            params['epochs'], params['examples_per_check'],
+                            fn_args.train_steps)
+  logging.info('%d training examples: %s.', train_examples, schedule)
+  if schedule.repeat:
     train_dataset = train_dataset.repeat()
   model.fit(
       train_dataset,
       validation_data=eval_dataset,
-      epochs=params['epochs'],
-      steps_per_epoch=steps_per_epoch,
+      epochs=schedule.epochs,
+      steps_per_epoch=schedule.steps_per_epoch,
       callbacks=[
           # Early stopping watches the sentiment head, which is what the
           # Evaluator gates on; the rating head only rides along.
           tf.keras.callbacks.EarlyStopping(
               monitor=early_stopping_monitor(model),
               patience=params['early_stopping_patience'],
+              start_from_epoch=schedule.start_from_epoch,
               restore_best_weights=True),
           tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
       ],

@@ -22,7 +22,13 @@ HYPERPARAMETERS = {
     'batch_size': (64, 'Reviews per training step.'),
     'epochs': (4, 'At most this many passes over the training split.'),
     'early_stopping_patience': (
-        1, 'Stop after this many epochs without a better eval loss.'),
+        1, 'Stop after this many checks without a better eval loss.'),
+    'examples_per_check': (
+        25_000, 'Check the eval loss (early stopping) at least every this '
+        'many training examples: once an epoch on smaller data, several '
+        'times on larger, which then stops once it stops improving instead '
+        'of after whole passes; the first pass is always made whole. 0: '
+        'once an epoch.'),
     'rating_loss_weight': (
         0.2, "Weight of the star-rating head's loss beside the sentiment "
         'loss.'),

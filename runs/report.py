@@ -113,15 +113,16 @@ def data_section(report: Report, run: RunSummary) -> None:
     return
   vocabulary = data.vocabulary(transform_uri)
   tokenizer = transform_tokenizer.TransformTokenizer(transform_uri)
-  texts = {split: data.read_texts(examples_uri, split) for split in order}
-  tokenized = {split: data.evenly_spaced(texts[split], data.TOKENIZED_REVIEWS)
-               for split in order}
+  tokenized, reviews = {}, {}
+  for split in order:
+    tokenized[split], reviews[split] = data.read_evenly_spaced_texts(
+        examples_uri, split, data.TOKENIZED_REVIEWS)
   stats = {split: data.token_statistics(tokenized[split], tokenizer,
                                         vocabulary) for split in order}
   lengths = {split: np.array(stats[split].lengths, dtype=np.int64)
              for split in order}
-  sampled = [f'{split} {len(tokenized[split]):,} of {len(texts[split]):,}'
-             for split in order if len(tokenized[split]) < len(texts[split])]
+  sampled = [f'{split} {len(tokenized[split]):,} of {reviews[split]:,}'
+             for split in order if len(tokenized[split]) < reviews[split]]
   if sampled:
     report.add('<p>Words, lengths and out-of-vocabulary rates below are '
                'counted on evenly spaced reviews of the larger splits ('
@@ -234,8 +235,10 @@ def training_section(report: Report, run: RunSummary,
   _figure(report, plots.training_curves(curves), 'training_curves',
           'Loss and metrics per epoch on the train split and on eval '
           f'(validation, early stopping){cached}.')
-  epochs = max(len(v) for c in curves.values() for v in c.values())
-  report.add(f'<p>{epochs} epoch(s) trained.</p>')
+  checks = max(len(v) for c in curves.values() for v in c.values())
+  report.add(f'<p>{checks} epoch(s) trained, each ending in a check of the '
+             'eval loss (on larger data an epoch is part of a pass over '
+             'train: <code>examples_per_check</code>).</p>')
 
 
 def _change_cell(name: str, value, base) -> str:

@@ -40,7 +40,7 @@ def _epoch(dataset):
 
 def test_saved_examples_round_trip_in_order_without_a_seed(tmp_path):
   examples = _sorted_examples(2500)
-  dataset = input_pipeline.saved_and_shuffled(examples, str(tmp_path), None)
+  dataset = input_pipeline.saved_and_shuffled(examples, str(tmp_path), None)[0]
   read = [(f['ids'].numpy().tolist(), int(t['label'])) for f, t in dataset]
   assert read == [(f['ids'].numpy().tolist(), int(t['label']))
                   for f, t in examples]
@@ -50,8 +50,9 @@ def test_saved_examples_round_trip_in_order_without_a_seed(tmp_path):
 
 def test_each_epoch_is_a_new_block_shuffle_of_every_example(tmp_path):
   count = 8 * input_pipeline.CHUNK_SIZE
-  dataset = input_pipeline.saved_and_shuffled(
+  dataset, saved = input_pipeline.saved_and_shuffled(
       _sorted_examples(count), str(tmp_path), shuffle_seed=7)
+  assert saved == count
   first, second = _epoch(dataset), _epoch(dataset)
   assert sorted(first) == sorted(second) == sorted(
       _epoch(_sorted_examples(count)))
@@ -65,3 +66,18 @@ def test_no_examples_is_an_error_naming_the_directory(tmp_path):
   empty = _sorted_examples(4).take(0)
   with pytest.raises(ValueError, match='no examples.*eval'):
     input_pipeline.saved_and_shuffled(empty, str(tmp_path / 'eval'), None)
+
+
+def test_an_eval_split_is_thinned_evenly_to_at_most_max_examples(tmp_path):
+  examples = _sorted_examples(2500)
+  dataset, saved = input_pipeline.saved_and_shuffled(
+      examples, str(tmp_path), None, max_examples=1000)
+  assert saved == 2500  # all saved; every 3rd read
+  read = _epoch(dataset)
+  assert read == _epoch(examples)[::3] and len(read) == 834
+  assert read == _epoch(dataset)  # the same examples at every check
+  # Sorted by label, still both classes.
+  assert 0.4 < sum(label for _, label in read) / len(read) < 0.6
+  with pytest.raises(ValueError, match='unshuffled'):
+    input_pipeline.saved_and_shuffled(examples, str(tmp_path / 'x'), 7,
+                                      max_examples=1000)

@@ -109,6 +109,31 @@ def test_run_fn_trains_and_exports_the_contract(tmp_path, fit_calls,
   assert contract.EXPLAIN_SIGNATURE in tf.saved_model.load(serving).signatures
 
 
+def test_a_pass_longer_than_a_check_is_cut_into_checks(tmp_path, fit_calls):
+  # 100 training reviews, a check every 30: four checks a pass, at most
+  # two passes; early stopping may stop only once the first pass is whole.
+  config = {**_CONFIG, 'epochs': 2, 'examples_per_check': 30,
+            'early_stopping_patience': 1}
+  model_lib.run_fn(_fn_args(tmp_path, None, config))
+  [(kwargs, history)] = fit_calls
+  assert kwargs['epochs'] == 8
+  assert kwargs['steps_per_epoch'] == 2  # 7 steps of 16 a pass, in 4 checks
+  assert 4 <= len(history.history['loss']) <= 8
+  assert os.path.exists(str(tmp_path / 'serving' / 'saved_model.pb'))
+
+
+def test_check_schedule():
+  schedule = model_lib.check_schedule
+  # A pass within a check: one check an epoch, as Keras does by default.
+  assert schedule(22_544, 64, 4, 25_000, None) == (4, None, 0, False)
+  assert schedule(22_544, 64, 4, 0, None) == (4, None, 0, False)
+  # Eight times the data: 8 checks a pass of 2,750 steps, monitored from
+  # the end of the first pass (the 8th check, index 7).
+  assert schedule(176_000, 64, 4, 25_000, None) == (32, 344, 7, True)
+  # A step budget is spread over the epochs, whatever the data.
+  assert schedule(176_000, 64, 4, 25_000, 1000) == (4, 250, 0, True)
+
+
 def test_run_fn_with_hashing_exports_no_vocabulary_nor_similar_terms(
     tmp_path, fit_calls):
   config = {**_CONFIG, 'tokenization': contract.HASHING, 'hash_buckets': 512}
