@@ -239,8 +239,13 @@ def _ids(examples):
                 for e in examples)
 
 
-@pytest.mark.parametrize('as_archive', [False, True])
-def test_executor_writes_train_eval_test_splits(tmp_path, as_archive):
+@pytest.mark.parametrize('as_archive,files_per_element',
+                         [(False, 500), (False, 7), (True, 500)])
+def test_executor_writes_train_eval_test_splits(tmp_path, monkeypatch,
+                                                as_archive, files_per_element):
+  # A directory's files reach Beam in groups: every review of every group,
+  # the last one short, is read once.
+  monkeypatch.setattr(executor, 'FILES_PER_ELEMENT', files_per_element)
   files = imdb_data.generated_corpus({'train': 100, 'test': 10})
   files['train/unsup/5_0.txt'] = b'ignored'
   if as_archive:
@@ -254,6 +259,7 @@ def test_executor_writes_train_eval_test_splits(tmp_path, as_archive):
   train, evals, test = (_read_split(examples, s)
                         for s in ('train', 'eval', 'test'))
   assert len(train) + len(evals) == 200 and len(test) == 20
+  assert len(set(_ids(train) + _ids(evals))) == 200
   assert 5 <= len(evals) <= 40  # ~10% by hash
   assert not set(_ids(train)) & set(_ids(evals))
   assert all(i.startswith(b'test/') for i in _ids(test))
