@@ -113,16 +113,15 @@ def data_section(report: Report, run: RunSummary) -> None:
     return
   vocabulary = data.vocabulary(transform_uri)
   tokenizer = transform_tokenizer.TransformTokenizer(transform_uri)
-  tokenized, reviews = {}, {}
-  for split in order:
-    tokenized[split], reviews[split] = data.read_evenly_spaced_texts(
-        examples_uri, split, data.TOKENIZED_REVIEWS)
+  tokenized = {split: data.read_evenly_spaced_texts(
+      examples_uri, split, splits[split][0], data.TOKENIZED_REVIEWS)
+               for split in order}
   stats = {split: data.token_statistics(tokenized[split], tokenizer,
                                         vocabulary) for split in order}
   lengths = {split: np.array(stats[split].lengths, dtype=np.int64)
              for split in order}
-  sampled = [f'{split} {len(tokenized[split]):,} of {reviews[split]:,}'
-             for split in order if len(tokenized[split]) < reviews[split]]
+  sampled = [f'{split} {len(tokenized[split]):,} of {splits[split][0]:,}'
+             for split in order if len(tokenized[split]) < splits[split][0]]
   if sampled:
     report.add('<p>Words, lengths and out-of-vocabulary rates below are '
                'counted on evenly spaced reviews of the larger splits ('

@@ -87,25 +87,22 @@ def split_order(splits) -> List[str]:
           + sorted(s for s in splits if s not in known))
 
 
-def read_evenly_spaced_texts(examples_uri: str, split: str, limit: int
-                             ) -> Tuple[List[bytes], int]:
-  """At most `limit` review texts of one split, every k-th from the first,
-  and the split's number of reviews. Streamed: the split is counted, then
-  only the texts kept are parsed, so the report's memory does not grow with
-  the data (holding every text was the run's peak at 220,000 reviews)."""
+def read_evenly_spaced_texts(examples_uri: str, split: str, count: int,
+                             limit: int) -> List[bytes]:
+  """At most `limit` review texts of one split of `count` reviews (as
+  StatisticsGen counted them), every k-th from the first. Only the texts
+  kept are parsed, so the report's memory does not grow with the data
+  (holding every text was the run's peak at 220,000 reviews)."""
   files = sorted(tf.io.gfile.glob(os.path.join(examples_uri,
                                                f'Split-{split}', '*')))
-  records = tf.data.TFRecordDataset(files, compression_type='GZIP')
-  count = int(records.reduce(np.int64(0), lambda n, _: n + 1))
-  stride = max(1, math.ceil(count / limit))
-  kept = records.enumerate().filter(
-      lambda i, _: i % stride == 0).map(lambda _, record: record)
+  kept = tf.data.TFRecordDataset(files, compression_type='GZIP').shard(
+      max(1, math.ceil(count / limit)), 0)
   spec = {contract.TEXT_KEY: tf.io.FixedLenFeature([], tf.string)}
   texts = []
   for batch in kept.batch(_BATCH):
     texts.extend(tf.io.parse_example(batch, spec)[contract.TEXT_KEY]
                  .numpy().tolist())
-  return texts, count
+  return texts
 
 
 class TokenStatistics:

@@ -282,14 +282,12 @@ def test_evenly_spaced_texts_keep_both_ends_of_a_sorted_split(tmp_path):
   texts = [b'neg %d' % i for i in range(500)] + [
       b'pos %d' % i for i in range(500)]
   _write_split(str(tmp_path), 'train', texts)
-  sample, count = report_data.read_evenly_spaced_texts(str(tmp_path),
-                                                       'train', 100)
-  assert count == 1000
-  assert sample == texts[::10]
+  assert report_data.read_evenly_spaced_texts(
+      str(tmp_path), 'train', 1000, 100) == texts[::10]
   _write_split(str(tmp_path), 'test', texts[:30])
-  assert report_data.read_evenly_spaced_texts(str(tmp_path), 'test', 100) == (
-      texts[:30], 30)
+  assert report_data.read_evenly_spaced_texts(
+      str(tmp_path), 'test', 30, 100) == texts[:30]
   # 1,000 reviews, at most 300: every 4th (every 3rd would give 334).
-  sample, _ = report_data.read_evenly_spaced_texts(str(tmp_path), 'train',
-                                                   300)
+  sample = report_data.read_evenly_spaced_texts(str(tmp_path), 'train',
+                                                1000, 300)
   assert sample == texts[::4] and len(sample) == 250
