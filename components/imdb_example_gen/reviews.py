@@ -124,6 +124,10 @@ def iter_archive_reviews(archive_path: str, split: str) -> Iterator[Review]:
     with tf.io.gfile.GFile(archive_path, 'rb') as raw, tarfile.open(
         fileobj=raw, mode='r|gz') as archive:
       for member in archive:
+        # A streaming TarFile still keeps every member's TarInfo in
+        # `members`: about 0.5 KB a review, 113 MB for 220,000 reviews.
+        # Nothing here looks a member up again.
+        archive.members = []
         if _unsafe_member_name(member.name):
           raise ReviewDataError(
               f'{archive_path}:{member.name}: member name is absolute or '

@@ -76,6 +76,24 @@ def test_archive_reviews_are_streamed_per_split(tmp_path):
   assert all(r.review_id.startswith('test/') for r in test)
 
 
+def test_a_streamed_archive_keeps_no_list_of_its_members(tmp_path,
+                                                       monkeypatch):
+  # TarFile appends every member it reads to `members`: for a large archive
+  # that list, not the reviews, grew ExampleGen's memory with the data.
+  files = imdb_data.generated_corpus({'train': 50, 'test': 5})
+  archive = imdb_data.write_archive(str(tmp_path / 'a.tar.gz'), files)
+  held = []
+  original_next = tarfile.TarFile.next
+
+  def next_member(self):
+    held.append(len(self.members))
+    return original_next(self)
+
+  monkeypatch.setattr(tarfile.TarFile, 'next', next_member)
+  assert len(list(reviews.iter_archive_reviews(archive, 'train'))) == 100
+  assert len(held) > 100 and max(held) <= 1
+
+
 def test_truncated_archive_is_an_error_naming_it(tmp_path):
   archive = imdb_data.write_archive(
       str(tmp_path / 'a.tar.gz'),
