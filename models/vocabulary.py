@@ -1,4 +1,4 @@
-"""The n-gram vocabulary: an exact top-k count, analyzed in one combine.
+"""The n-gram vocabulary: a top-k count, analyzed in one combine.
 
 `tft.vocabulary` emits one (term, count) pair per distinct term of every batch
 and sums them with a per-key combine; with about two million distinct n-grams
@@ -7,8 +7,9 @@ shuffling of those pairs was most of Transform's time. Here each batch is
 counted inside the graph (`tf.unique_with_counts`), handed to Beam as two
 arrays, and the batches are added up in a single global combine of plain
 dictionaries. The result is the same vocabulary `tft.vocabulary` makes: exact
-counts, sorted by decreasing frequency, then reverse lexicographically; top_k
-after the frequency threshold. It is written as a text file, becomes an asset
+counts (up to MAX_COUNTED_TERMS distinct terms), sorted by decreasing
+frequency, then reverse lexicographically; top_k after the frequency
+threshold. It is written as a text file, becomes an asset
 of the Transform graph under `vocab_filename` (tft.annotate_asset), and is
 applied with `tft.apply_vocabulary`, so serving looks terms up exactly as
 before.
@@ -25,6 +26,15 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 
 Counts = Dict[bytes, int]
+
+# Distinct terms counted at most. Every review brings new n-grams, so exact
+# counts grow with the data (about 1 KB of Transform's peak per review past
+# 27,500 reviews on the benchmark's data). Past this many, the rarest terms
+# are dropped, down to half as many (lossy counting): the dev archive's 1.4
+# million distinct n-grams are counted exactly; on more data a term dropped
+# loses the few counts it had then, so the vocabulary's top terms, seen
+# thousands of times, come out the same or nearly.
+MAX_COUNTED_TERMS = 2_000_000
 
 
 class _PackedCounts(NamedTuple):
@@ -43,11 +53,23 @@ def _unpacked(counts: Union[Counts, _PackedCounts]) -> Counts:
 
 
 def _added(counts: Counts, pairs: Iterable[Tuple[bytes, int]]) -> Counts:
-  """`counts` with each (term, count) of `pairs` added in place."""
+  """`counts` with each (term, count) of `pairs` added in place, bounded."""
   get = counts.get
   for term, count in pairs:
     counts[term] = get(term, 0) + count
-  return counts
+  return _bounded(counts)
+
+
+def _bounded(counts: Counts) -> Counts:
+  """`counts`, or, past MAX_COUNTED_TERMS terms, only its most frequent: at
+  most half that many (so that pruning is rare), ties at the cut dropped."""
+  if len(counts) <= MAX_COUNTED_TERMS:
+    return counts
+  values = np.fromiter(counts.values(), np.int64, len(counts))
+  keep = MAX_COUNTED_TERMS // 2
+  # Terms above the count of the keep-th most frequent one.
+  cut = np.partition(values, len(values) - keep - 1)[len(values) - keep - 1]
+  return {term: count for term, count in counts.items() if count > cut}
 
 
 class _CountTerms(beam.CombineFn):

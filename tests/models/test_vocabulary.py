@@ -93,3 +93,30 @@ def test_counts_add_up_across_batches_and_accumulators():
   # One accumulator is merged as it is, packed or not.
   assert combine.extract_output(combine.merge_accumulators(
       [combine.compact(merged)])) == b'z\nx\n'
+
+
+def test_past_the_cap_the_rarest_terms_are_dropped(monkeypatch):
+  monkeypatch.setattr(vocabulary, 'MAX_COUNTED_TERMS', 10)
+  combine = vocabulary._CountTerms(  # pylint: disable=protected-access
+      top_k=3, frequency_threshold=1)
+  counts = combine.create_accumulator()
+  # Up to the cap: exact.
+  counts = combine.add_input(counts, (
+      np.array([b'a', b'b', b'c'] + [b'r%d' % i for i in range(7)], object),
+      np.array([50, 40, 30] + [1] * 7)))
+  assert len(counts) == 10 and counts[b'a'] == 50
+  # One more term: down to half the cap, the most frequent kept (the tie at
+  # the cut, the rare ones, dropped).
+  counts = combine.add_input(counts, (np.array([b'new'], object),
+                                      np.array([1])))
+  assert counts == {b'a': 50, b'b': 40, b'c': 30}
+  # Counting goes on; a dropped term starts again from what it brings.
+  counts = combine.add_input(counts, (np.array([b'a', b'r0'], object),
+                                      np.array([5, 2])))
+  assert counts == {b'a': 55, b'b': 40, b'c': 30, b'r0': 2}
+  assert combine.extract_output(counts) == b'a\nb\nc\n'
+  # Merged accumulators are bounded too.
+  many = [{b'm%d' % i: i + 1} for i in range(12)]
+  merged = combine.merge_accumulators(many)
+  # The 11th term passed the cap: m6..m10 (counts 7-11) were kept, then m11.
+  assert merged == {b'm%d' % i: i + 1 for i in range(6, 12)}
