@@ -7,7 +7,8 @@ shuffling of those pairs was most of Transform's time. Here each batch is
 counted inside the graph (`tf.unique_with_counts`), handed to Beam as two
 arrays, and the batches are added up in a single global combine of plain
 dictionaries. The result is the same vocabulary `tft.vocabulary` makes: exact
-counts (up to MAX_COUNTED_TERMS distinct terms), sorted by decreasing
+counts (up to MAX_COUNTED_TERMS distinct terms, or four times top_k if
+more), sorted by decreasing
 frequency, then reverse lexicographically; top_k after the frequency
 threshold. It is written as a text file, becomes an asset
 of the Transform graph under `vocab_filename` (tft.annotate_asset), and is
@@ -52,21 +53,22 @@ def _unpacked(counts: Union[Counts, _PackedCounts]) -> Counts:
   return counts
 
 
-def _added(counts: Counts, pairs: Iterable[Tuple[bytes, int]]) -> Counts:
+def _added(counts: Counts, pairs: Iterable[Tuple[bytes, int]],
+           limit: int) -> Counts:
   """`counts` with each (term, count) of `pairs` added in place, bounded."""
   get = counts.get
   for term, count in pairs:
     counts[term] = get(term, 0) + count
-  return _bounded(counts)
+  return _bounded(counts, limit)
 
 
-def _bounded(counts: Counts) -> Counts:
-  """`counts`, or, past MAX_COUNTED_TERMS terms, only its most frequent: at
-  most half that many (so that pruning is rare), ties at the cut dropped."""
-  if len(counts) <= MAX_COUNTED_TERMS:
+def _bounded(counts: Counts, limit: int) -> Counts:
+  """`counts`, or, past `limit` terms, only its most frequent: at most half
+  that many (so that pruning is rare), ties at the cut dropped."""
+  if len(counts) <= limit:
     return counts
   values = np.fromiter(counts.values(), np.int64, len(counts))
-  keep = MAX_COUNTED_TERMS // 2
+  keep = limit // 2
   # Terms above the count of the keep-th most frequent one.
   cut = np.partition(values, len(values) - keep - 1)[len(values) - keep - 1]
   return {term: count for term, count in counts.items() if count > cut}
@@ -80,6 +82,8 @@ class _CountTerms(beam.CombineFn):
     super().__init__()
     self._top_k = top_k
     self._frequency_threshold = frequency_threshold
+    # Pruned down to half the limit: never fewer terms than a larger top_k.
+    self._limit = max(MAX_COUNTED_TERMS, 4 * top_k)
 
   def create_accumulator(self) -> Counts:
     return {}
@@ -88,7 +92,8 @@ class _CountTerms(beam.CombineFn):
                 batch: Tuple[np.ndarray, np.ndarray]) -> Counts:
     counts = _unpacked(counts)
     terms, term_counts = batch
-    return _added(counts, zip(terms.tolist(), term_counts.tolist()))
+    return _added(counts, zip(terms.tolist(), term_counts.tolist()),
+                  self._limit)
 
   def compact(self, counts: Union[Counts, _PackedCounts]) -> _PackedCounts:
     if isinstance(counts, _PackedCounts):
@@ -109,7 +114,7 @@ class _CountTerms(beam.CombineFn):
       # Add the smaller dictionary into the larger one.
       if len(counts) > len(merged):
         merged, counts = counts, merged
-      merged = _added(merged, counts.items())
+      merged = _added(merged, counts.items(), self._limit)
     return merged
 
   def extract_output(self, counts: Union[Counts, _PackedCounts]) -> bytes:

@@ -98,7 +98,7 @@ def test_counts_add_up_across_batches_and_accumulators():
 def test_past_the_cap_the_rarest_terms_are_dropped(monkeypatch):
   monkeypatch.setattr(vocabulary, 'MAX_COUNTED_TERMS', 10)
   combine = vocabulary._CountTerms(  # pylint: disable=protected-access
-      top_k=3, frequency_threshold=1)
+      top_k=2, frequency_threshold=1)
   counts = combine.create_accumulator()
   # Up to the cap: exact.
   counts = combine.add_input(counts, (
@@ -114,9 +114,22 @@ def test_past_the_cap_the_rarest_terms_are_dropped(monkeypatch):
   counts = combine.add_input(counts, (np.array([b'a', b'r0'], object),
                                       np.array([5, 2])))
   assert counts == {b'a': 55, b'b': 40, b'c': 30, b'r0': 2}
-  assert combine.extract_output(counts) == b'a\nb\nc\n'
+  assert combine.extract_output(counts) == b'a\nb\n'
   # Merged accumulators are bounded too.
   many = [{b'm%d' % i: i + 1} for i in range(12)]
   merged = combine.merge_accumulators(many)
   # The 11th term passed the cap: m6..m10 (counts 7-11) were kept, then m11.
   assert merged == {b'm%d' % i: i + 1 for i in range(6, 12)}
+
+
+def test_the_cap_never_keeps_fewer_terms_than_twice_top_k(monkeypatch):
+  monkeypatch.setattr(vocabulary, 'MAX_COUNTED_TERMS', 10)
+  combine = vocabulary._CountTerms(  # pylint: disable=protected-access
+      top_k=5, frequency_threshold=1)
+  counts = combine.add_input(combine.create_accumulator(), (
+      np.array([b't%02d' % i for i in range(21)], object),
+      np.arange(1, 22)))
+  # A limit of 4 x top_k = 20: 21 terms are pruned to the 10 most frequent.
+  assert counts == {b't%02d' % i: i + 1 for i in range(11, 21)}
+  assert combine.extract_output(counts) == b''.join(
+      b't%02d\n' % i for i in range(20, 15, -1))
