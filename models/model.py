@@ -208,12 +208,12 @@ MAX_EVAL_EXAMPLES_PER_CHECK = 5_000
 
 class CheckSchedule(NamedTuple):
   """How `fit` runs: Keras epochs (each one check of the eval loss), steps
-  in each (None: a whole pass), checks before early stopping may stop
-  (`start_from_epoch`), and whether the training data repeats."""
+  in each (None: a whole pass; a step count needs the training data
+  repeated), and checks before early stopping may stop
+  (`start_from_epoch`)."""
   epochs: int
   steps_per_epoch: Optional[int]
   start_from_epoch: int
-  repeat: bool
 
 
 def check_schedule(train_examples: int, batch_size: int, epochs: int,
@@ -225,16 +225,15 @@ def check_schedule(train_examples: int, batch_size: int, epochs: int,
   end). A step budget (TrainArgs num_steps, e.g. a Kubeflow runtime
   parameter) is spread over `epochs` checks instead."""
   if train_steps:
-    return CheckSchedule(epochs, max(1, math.ceil(train_steps / epochs)), 0,
-                         True)
+    return CheckSchedule(epochs, max(1, math.ceil(train_steps / epochs)), 0)
   checks_per_pass = (max(1, math.ceil(train_examples / examples_per_check))
                      if examples_per_check > 0 else 1)
   if checks_per_pass == 1:
-    return CheckSchedule(epochs, None, 0, False)
+    return CheckSchedule(epochs, None, 0)
   steps_per_pass = math.ceil(train_examples / batch_size)
   return CheckSchedule(epochs * checks_per_pass,
                        math.ceil(steps_per_pass / checks_per_pass),
-                       checks_per_pass - 1, True)
+                       checks_per_pass - 1)
 
 
 def run_fn(fn_args: FnArgs) -> None:
@@ -302,7 +301,7 @@ def _train_and_export(fn_args: FnArgs, params, tokenization,
                             params['epochs'], params['examples_per_check'],
                             fn_args.train_steps)
   logging.info('%d training examples: %s.', train_examples, schedule)
-  if schedule.repeat:
+  if schedule.steps_per_epoch:
     train_dataset = train_dataset.repeat()
   model.fit(
       train_dataset,

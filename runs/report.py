@@ -234,8 +234,8 @@ def training_section(report: Report, run: RunSummary,
   _figure(report, plots.training_curves(curves), 'training_curves',
           'Loss and metrics per epoch on the train split and on eval '
           f'(validation, early stopping){cached}.')
-  checks = max(len(v) for c in curves.values() for v in c.values())
-  report.add(f'<p>{checks} epoch(s) trained, each ending in a check of the '
+  epochs = max(len(v) for c in curves.values() for v in c.values())
+  report.add(f'<p>{epochs} epoch(s) trained, each ending in a check of the '
              'eval loss (on larger data an epoch is part of a pass over '
              'train: <code>examples_per_check</code>).</p>')
 

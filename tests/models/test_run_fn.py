@@ -125,13 +125,13 @@ def test_a_pass_longer_than_a_check_is_cut_into_checks(tmp_path, fit_calls):
 def test_check_schedule():
   schedule = model_lib.check_schedule
   # A pass within a check: one check an epoch, as Keras does by default.
-  assert schedule(22_544, 64, 4, 25_000, None) == (4, None, 0, False)
-  assert schedule(22_544, 64, 4, 0, None) == (4, None, 0, False)
+  assert schedule(22_544, 64, 4, 25_000, None) == (4, None, 0)
+  assert schedule(22_544, 64, 4, 0, None) == (4, None, 0)
   # Eight times the data: 8 checks a pass of 2,750 steps, monitored from
   # the end of the first pass (the 8th check, index 7).
-  assert schedule(176_000, 64, 4, 25_000, None) == (32, 344, 7, True)
+  assert schedule(176_000, 64, 4, 25_000, None) == (32, 344, 7)
   # A step budget is spread over the epochs, whatever the data.
-  assert schedule(176_000, 64, 4, 25_000, 1000) == (4, 250, 0, True)
+  assert schedule(176_000, 64, 4, 25_000, 1000) == (4, 250, 0)
 
 
 def test_run_fn_with_hashing_exports_no_vocabulary_nor_similar_terms(
