@@ -44,11 +44,14 @@ def export_csv(archive: str, path: str) -> Dict[str, int]:
   with open(path, 'w', encoding='utf-8', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(['id', 'text', 'stars', 'rating', 'split'])
+    # Eval is carved by movie, as ImdbExampleGen carves it.
+    movies = reviews.movie_urls([archive], contract.TRAIN_SPLIT)
     for source_split in (contract.TRAIN_SPLIT, contract.TEST_SPLIT):
       for review in reviews.iter_archive_reviews(archive, source_split):
         split = source_split
         if (source_split == contract.TRAIN_SPLIT and reviews.bucket_of(
-            review.review_id, 100) < EVAL_PERCENT):
+            movies.get(review.review_id, review.review_id),
+            100) < EVAL_PERCENT):
           split = contract.EVAL_SPLIT
         writer.writerow([review.review_id, review.text.decode('utf-8'),
                          star_class(review.rating), review.rating, split])

@@ -91,7 +91,8 @@ class DataSettings:
       flag='--data-cache-dir')
   eval_percent: int = setting(
       10, 'Share of train reviews set aside as the eval split, by a hash of '
-      'the review id (of a table: of its rows, by a hash of --id-column or of '
+      "each review's movie (its line in the urls files; without one, the "
+      'review id; of a table: of its rows, by a hash of --id-column or of '
       'the text).')
   # A table of the users' own (--data a .csv, .jsonl or .parquet, a glob or
   # a directory of them): which column is what.

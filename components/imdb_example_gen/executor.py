@@ -3,7 +3,9 @@
 Input splits name the dataset's own directories (`train`, `test`), each with a
 file pattern under `input_base`: either the review files of a directory tree or
 a .tar.gz of it. The output config's hash buckets divide the *first* input split
-(the dataset's train/) into `train` and `eval` by a hash of the review id; every
+(the dataset's train/) into `train` and `eval` by a hash of each review's movie
+(`reviews.movie_urls`; of the review id where no urls file names it), so that
+`eval`, like IMDB's `test`, holds movies the model was not trained on; every
 other input split is written as it is. That combination is what the stock
 FileBasedExampleGen does not allow (it hash-splits only a single input split),
 so this executor overrides `Do` and `GenerateExamplesByBeam`.
@@ -71,10 +73,9 @@ FILES_PER_ELEMENT = 500
 
 
 @beam.ptransform_fn
-def _ReadReviews(pipeline: beam.Pipeline, input_base: str, split: str,
-                 pattern: str) -> beam.PCollection:
-  """PCollection of `reviews.Review` for one input split."""
-  paths = _expand_pattern(input_base, split, pattern)
+def _ReadReviews(pipeline: beam.Pipeline, paths: List[str],
+                 split: str) -> beam.PCollection:
+  """PCollection of `reviews.Review` for one input split's files."""
   if layout.is_archive(paths[0]):
     # A gzip stream cannot be split: one worker reads the whole archive.
     return (pipeline
@@ -109,16 +110,21 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
 
     result = {}
     for index, split in enumerate(input_config.splits):
-      examples = (
-          pipeline
-          | f'Read[{split.name}]' >> _ReadReviews(input_base, split.name,
-                                                  split.pattern))
+      paths = _expand_pattern(input_base, split.name, split.pattern)
+      examples = (pipeline
+                  | f'Read[{split.name}]' >> _ReadReviews(paths, split.name))
       hash_splits = output_config.split_config.splits
       if index == 0 and hash_splits:
         buckets = tuple(s.hash_buckets for s in hash_splits)
+        movies = reviews.movie_urls(paths, split.name)
+        logging.info('Splitting %s by movie: %d reviews named in its urls '
+                     'files, %d movies (any other review: by its id).',
+                     split.name, len(movies), len(set(movies.values())))
         parts = examples | f'Split[{split.name}]' >> beam.Partition(
-            lambda review, _, buckets=buckets: reviews.hash_split_index(
-                review.review_id, buckets), len(buckets))
+            lambda review, _, buckets=buckets, movies=movies:
+            reviews.hash_split_index(
+                movies.get(review.review_id, review.review_id), buckets),
+            len(buckets))
         for output_split, part in zip(hash_splits, parts):
           result[output_split.name] = part
       else:

@@ -294,6 +294,74 @@ def test_executor_writes_train_eval_test_splits(tmp_path, monkeypatch,
       next(n for n in files if n.startswith('test/pos/3_'))]
 
 
+def _train_paths(tmp_path, files):
+  """The train files' paths as the executor lists them: from a directory,
+  then from an archive of the same files."""
+  locations = [
+      data.locate(imdb_data.write_tree(str(tmp_path / 'tree'), files)),
+      data.locate(imdb_data.write_archive(str(tmp_path / 'imdb.tar.gz'),
+                                          files))]
+  return [executor._expand_pattern(location.input_base, 'train',
+                                   location.train_pattern)
+          for location in locations]
+
+
+def test_movie_urls_are_the_same_from_archive_and_directory(tmp_path):
+  files = imdb_data.with_movie_urls(
+      imdb_data.generated_corpus({'train': 30, 'test': 3}),
+      reviews_per_movie=5, unnamed=4)
+  found = [reviews.movie_urls(paths, 'train')
+           for paths in _train_paths(tmp_path, files)]
+  assert found[0] == found[1]
+  assert len(found[0]) == 2 * 26  # ids 26-29 of each class have no line
+  assert found[0]['train/pos/7'] == found[0]['train/neg/9'] == (
+      'http://www.imdb.com/title/tt0000001/usercomments')
+  assert 'train/pos/27' not in found[0]
+  assert not any(key.startswith('test/') for key in found[0])
+
+
+def test_movie_urls_without_urls_files_are_empty(tmp_path):
+  files = imdb_data.generated_corpus({'train': 5, 'test': 1})
+  for paths in _train_paths(tmp_path, files):
+    assert reviews.movie_urls(paths, 'train') == {}
+
+
+def test_urls_file_not_utf8_is_an_error_naming_it(tmp_path):
+  files = imdb_data.generated_corpus({'train': 5, 'test': 1})
+  files['train/urls_neg.txt'] = b'http://x\n\xff\n'
+  for paths in _train_paths(tmp_path, files):
+    with pytest.raises(reviews.ReviewDataError,
+                       match=r'train/urls_neg.txt: not valid UTF-8'):
+      reviews.movie_urls(paths, 'train')
+
+
+@pytest.mark.parametrize('as_archive', [False, True])
+def test_executor_splits_train_by_movie(tmp_path, as_archive):
+  # 400 train reviews of 80 movies (5 each), the last 10 ids of each class
+  # without a movie: eval holds whole movies, and the unnamed reviews go by
+  # their own ids.
+  files = imdb_data.with_movie_urls(
+      imdb_data.generated_corpus({'train': 200, 'test': 5}),
+      reviews_per_movie=5, unnamed=10)
+  source = (imdb_data.write_archive(str(tmp_path / 'imdb.tar.gz'), files)
+            if as_archive else imdb_data.write_tree(str(tmp_path / 'data'),
+                                                    files))
+  examples = _run_executor(tmp_path, data.locate(source))
+  train, evals = (_ids(_read_split(examples, s)) for s in ('train', 'eval'))
+  assert len(train) + len(evals) == 400
+
+  def movie(review_id):
+    number = int(review_id.decode().split('/')[2])
+    return (f'http://www.imdb.com/title/tt{number // 5:07d}/usercomments'
+            if number < 190 else review_id.decode())
+
+  assert not {movie(i) for i in train} & {movie(i) for i in evals}
+  assert evals == sorted(i for i in train + evals
+                         if reviews.bucket_of(movie(i), 100) >= 90)
+  named_eval = [i for i in evals if int(i.decode().split('/')[2]) < 190]
+  assert named_eval and len(named_eval) % 10 == 0  # whole movies: 5 + 5
+
+
 def test_executor_fails_on_empty_tree_naming_it(tmp_path):
   root = tmp_path / 'aclImdb'
   for split in ('train', 'test'):

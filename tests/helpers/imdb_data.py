@@ -48,6 +48,26 @@ def generated_corpus(per_split_and_class: Dict[str, int],
   return files
 
 
+def with_movie_urls(files: Dict[str, bytes], reviews_per_movie: int,
+                    unnamed: int = 0) -> Dict[str, bytes]:
+  """`files` plus each split's urls_pos.txt and urls_neg.txt, as the official
+  layout has them (line N: the movie of review N): consecutive review ids
+  share a movie, pos and neg reviews of one id the same movie; the last
+  `unnamed` ids of each class get no line."""
+  counts: Dict[tuple, int] = {}
+  for name in files:
+    split, label_dir, file_name = name.split('/')
+    if label_dir in ('pos', 'neg'):
+      number = int(file_name.split('_')[0])
+      counts[(split, label_dir)] = max(counts.get((split, label_dir), 0),
+                                       number + 1)
+  urls = {f'{split}/urls_{label_dir}.txt': ''.join(
+      f'http://www.imdb.com/title/tt{number // reviews_per_movie:07d}/'
+      'usercomments\n' for number in range(count - unnamed)).encode()
+          for (split, label_dir), count in counts.items()}
+  return {**files, **urls}
+
+
 def real_corpus(per_split_and_class: Dict[str, int],
                 archive: str = SHARED_ARCHIVE) -> Dict[str, bytes]:
   """The first reviews of each split and class of the real archive."""
