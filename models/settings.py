@@ -18,7 +18,7 @@ HYPERPARAMETERS = {
         4, 'Logistic heads averaged into `probability`, each reading its own '
         'slice of the embedding width (an ensemble in one table).'),
     'token_dropout': (0.3, "Share of a review's n-grams dropped per step."),
-    'learning_rate': (0.005, 'LazyAdam learning rate.'),
+    'learning_rate': (0.0025, 'LazyAdam learning rate.'),
     'batch_size': (64, 'Reviews per training step.'),
     'epochs': (4, 'At most this many passes over the training split.'),
     'early_stopping_patience': (
