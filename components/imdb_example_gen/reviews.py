@@ -21,7 +21,7 @@ import itertools
 import os
 import tarfile
 import zlib
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -121,10 +121,10 @@ def read_review_file(path: str, split: str) -> Review:
     return parse_review(path, split, label_dir, file_name, f.read())
 
 
-def iter_archive_reviews(archive_path: str, split: str) -> Iterator[Review]:
-  """Streams the reviews of `split` out of a .tar.gz, in archive order."""
-  found = 0
-  unique = _UniqueReviewIds(split)
+def _archive_files(archive_path: str, wanted: Callable[[str], bool]
+                   ) -> Iterator[Tuple[str, bytes]]:
+  """Streams (member name, content) of the archive's files whose names are
+  `wanted`, in archive order; any damage is a ReviewDataError naming it."""
   try:
     with tf.io.gfile.GFile(archive_path, 'rb') as raw, tarfile.open(
         fileobj=raw, mode='r|gz') as archive:
@@ -137,17 +137,24 @@ def iter_archive_reviews(archive_path: str, split: str) -> Iterator[Review]:
           raise ReviewDataError(
               f'{archive_path}:{member.name}: member name is absolute or '
               'climbs out with ..; a damaged or crafted archive')
-        location = review_location(member.name, split)
-        if not member.isfile() or not location:
-          continue
-        source = f'{archive_path}:{member.name}'
-        unique.check(source, *location)
-        content = archive.extractfile(member).read()
-        found += 1
-        yield parse_review(source, split, *location, content)
+        if member.isfile() and wanted(member.name):
+          yield member.name, archive.extractfile(member).read()
   except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
     raise ReviewDataError(
         f'{archive_path}: corrupt or truncated archive ({e})') from e
+
+
+def iter_archive_reviews(archive_path: str, split: str) -> Iterator[Review]:
+  """Streams the reviews of `split` out of a .tar.gz, in archive order."""
+  found = 0
+  unique = _UniqueReviewIds(split)
+  for name, content in _archive_files(
+      archive_path, lambda name: review_location(name, split) is not None):
+    location = review_location(name, split)
+    source = f'{archive_path}:{name}'
+    unique.check(source, *location)
+    found += 1
+    yield parse_review(source, split, *location, content)
   if not found:
     raise ReviewDataError(
         f'{archive_path}: no reviews found under {split}/pos or {split}/neg')
@@ -178,19 +185,10 @@ def movie_urls(paths: List[str], split: str) -> Dict[str, str]:
   """
   urls: Dict[str, str] = {}
   if len(paths) == 1 and is_archive(paths[0]):
-    try:
-      with tf.io.gfile.GFile(paths[0], 'rb') as raw, tarfile.open(
-          fileobj=raw, mode='r|gz') as archive:
-        for member in archive:
-          archive.members = []  # as in iter_archive_reviews
-          label_dir = urls_location(member.name, split)
-          if label_dir and member.isfile():
-            urls.update(_urls_of(f'{paths[0]}:{member.name}', split,
-                                 label_dir,
-                                 archive.extractfile(member).read()))
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
-      raise ReviewDataError(
-          f'{paths[0]}: corrupt or truncated archive ({e})') from e
+    for name, content in _archive_files(
+        paths[0], lambda name: urls_location(name, split) is not None):
+      urls.update(_urls_of(f'{paths[0]}:{name}', split,
+                           urls_location(name, split), content))
     return urls
   split_dirs = {os.path.dirname(os.path.dirname(p)) for p in paths}
   for split_dir in sorted(split_dirs):

@@ -335,6 +335,17 @@ def test_urls_file_not_utf8_is_an_error_naming_it(tmp_path):
       reviews.movie_urls(paths, 'train')
 
 
+def test_movie_urls_of_a_truncated_archive_is_an_error_naming_it(tmp_path):
+  files = imdb_data.with_movie_urls(
+      imdb_data.generated_corpus({'train': 50, 'test': 1}), 5)
+  archive = imdb_data.write_archive(str(tmp_path / 'imdb.tar.gz'), files)
+  truncated = tmp_path / 'truncated.tar.gz'
+  truncated.write_bytes(open(archive, 'rb').read()[:-200])
+  with pytest.raises(reviews.ReviewDataError,
+                     match='truncated.tar.gz: corrupt or truncated'):
+    reviews.movie_urls([str(truncated)], 'train')
+
+
 @pytest.mark.parametrize('as_archive', [False, True])
 def test_executor_splits_train_by_movie(tmp_path, as_archive):
   # 400 train reviews of 80 movies (5 each), the last 10 ids of each class
