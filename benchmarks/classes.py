@@ -44,13 +44,14 @@ def export_csv(archive: str, path: str) -> Dict[str, int]:
   with open(path, 'w', encoding='utf-8', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(['id', 'text', 'stars', 'rating', 'split'])
-    # Eval is carved by movie, as ImdbExampleGen carves it.
+    # Eval is carved by ImdbExampleGen's key, each review's movie (from its
+    # lowest buckets, where ImdbExampleGen takes the highest).
     movies = reviews.movie_urls([archive], contract.TRAIN_SPLIT)
     for source_split in (contract.TRAIN_SPLIT, contract.TEST_SPLIT):
       for review in reviews.iter_archive_reviews(archive, source_split):
         split = source_split
         if (source_split == contract.TRAIN_SPLIT and reviews.bucket_of(
-            movies.get(review.review_id, review.review_id),
+            reviews.split_key(review.review_id, movies),
             100) < EVAL_PERCENT):
           split = contract.EVAL_SPLIT
         writer.writerow([review.review_id, review.text.decode('utf-8'),

@@ -123,7 +123,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         parts = examples | f'Split[{split.name}]' >> beam.Partition(
             lambda review, _, buckets=buckets, movies=movies:
             reviews.hash_split_index(
-                movies.get(review.review_id, review.review_id), buckets),
+                reviews.split_key(review.review_id, movies), buckets),
             len(buckets))
         for output_split, part in zip(hash_splits, parts):
           result[output_split.name] = part

@@ -21,7 +21,8 @@ import itertools
 import os
 import tarfile
 import zlib
-from typing import Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    TypeVar)
 
 import tensorflow as tf
 
@@ -32,6 +33,8 @@ from components.imdb_example_gen.layout import review_location
 from components.imdb_example_gen.layout import URLS_FILE_NAME
 from components.imdb_example_gen.layout import urls_location
 import contract
+
+_Location = TypeVar('_Location')  # what a locate function makes of a name
 
 
 class ReviewDataError(ValueError):
@@ -121,10 +124,12 @@ def read_review_file(path: str, split: str) -> Review:
     return parse_review(path, split, label_dir, file_name, f.read())
 
 
-def _archive_files(archive_path: str, wanted: Callable[[str], bool]
-                   ) -> Iterator[Tuple[str, bytes]]:
-  """Streams (member name, content) of the archive's files whose names are
-  `wanted`, in archive order; any damage is a ReviewDataError naming it."""
+def _archive_files(archive_path: str,
+                   locate: Callable[[str], Optional[_Location]]
+                   ) -> Iterator[Tuple[str, _Location, bytes]]:
+  """Streams (member name, location, content) of the archive's files that
+  `locate` places (`review_location`, `urls_location`: not None), in archive
+  order; any damage is a ReviewDataError naming it."""
   try:
     with tf.io.gfile.GFile(archive_path, 'rb') as raw, tarfile.open(
         fileobj=raw, mode='r|gz') as archive:
@@ -137,8 +142,9 @@ def _archive_files(archive_path: str, wanted: Callable[[str], bool]
           raise ReviewDataError(
               f'{archive_path}:{member.name}: member name is absolute or '
               'climbs out with ..; a damaged or crafted archive')
-        if member.isfile() and wanted(member.name):
-          yield member.name, archive.extractfile(member).read()
+        location = locate(member.name) if member.isfile() else None
+        if location is not None:
+          yield member.name, location, archive.extractfile(member).read()
   except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
     raise ReviewDataError(
         f'{archive_path}: corrupt or truncated archive ({e})') from e
@@ -148,9 +154,8 @@ def iter_archive_reviews(archive_path: str, split: str) -> Iterator[Review]:
   """Streams the reviews of `split` out of a .tar.gz, in archive order."""
   found = 0
   unique = _UniqueReviewIds(split)
-  for name, content in _archive_files(
-      archive_path, lambda name: review_location(name, split) is not None):
-    location = review_location(name, split)
+  for name, location, content in _archive_files(
+      archive_path, lambda name: review_location(name, split)):
     source = f'{archive_path}:{name}'
     unique.check(source, *location)
     found += 1
@@ -185,10 +190,9 @@ def movie_urls(paths: List[str], split: str) -> Dict[str, str]:
   """
   urls: Dict[str, str] = {}
   if len(paths) == 1 and is_archive(paths[0]):
-    for name, content in _archive_files(
-        paths[0], lambda name: urls_location(name, split) is not None):
-      urls.update(_urls_of(f'{paths[0]}:{name}', split,
-                           urls_location(name, split), content))
+    for name, label_dir, content in _archive_files(
+        paths[0], lambda name: urls_location(name, split)):
+      urls.update(_urls_of(f'{paths[0]}:{name}', split, label_dir, content))
     return urls
   split_dirs = {os.path.dirname(os.path.dirname(p)) for p in paths}
   for split_dir in sorted(split_dirs):
@@ -198,6 +202,12 @@ def movie_urls(paths: List[str], split: str) -> Dict[str, str]:
         with tf.io.gfile.GFile(path, 'rb') as f:
           urls.update(_urls_of(path, split, label_dir, f.read()))
   return urls
+
+
+def split_key(review_id: str, movies: Dict[str, str]) -> str:
+  """What the eval split is carved by: the review's movie (`movie_urls`),
+  or the review id where no urls file names one."""
+  return movies.get(review_id, review_id)
 
 
 def bucket_of(key: str, num_buckets: int) -> int:
